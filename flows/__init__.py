@@ -1,0 +1,1 @@
+"""Lifecycle: customer-lifecycle data pipeline."""

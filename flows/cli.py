@@ -1,0 +1,164 @@
+"""The `lifecycle` command line (SPEC section 2).
+
+Thin by design: it parses arguments, prepares the environment (before Prefect is imported, since
+Prefect reads PREFECT_HOME at import) and calls one flow. Errors become one clear line and a
+non-zero exit; `--debug` shows the stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from flows.errors import LifecycleError
+from flows.settings import Settings, configure_environment
+
+SOURCES = ("web", "email", "tickets", "spend", "erasure", "all")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data directory (env LIFECYCLE_DATA_DIR, default ./data)",
+    )
+    common.add_argument("--debug", action="store_true", help="show stack traces and verbose logs")
+
+    parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", parents=[common], help="write synthetic raw files into DIR/raw")
+    gen.add_argument("--customers", type=int, default=2000, help="persons to simulate (default 2000)")
+    gen.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
+    gen.add_argument("--dirty-rate", type=float, default=0.01, help="share of dirty records (default 0.01)")
+
+    run = sub.add_parser("run", parents=[common], help="the whole pipeline once")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    run.add_argument("--start-date", type=date.fromisoformat, default=None, help="replay from this day")
+    run.add_argument("--end-date", type=date.fromisoformat, default=None, help="replay up to this day")
+
+    ing = sub.add_parser("ingest", parents=[common], help="load new raw files or API pages")
+    ing.add_argument("source", nargs="?", default="all", choices=SOURCES)
+    ing.add_argument("--api", action="store_true", help="tickets: fetch from the Zendesk API")
+
+    build = sub.add_parser("build", parents=[common], help="dbt build (models, snapshots, tests)")
+    build.add_argument("--full-refresh", action="store_true")
+    build.add_argument("--select", default=None, help="dbt node selection")
+
+    sub.add_parser("check", parents=[common], help="data quality suites on raw and marts")
+
+    sync = sub.add_parser("sync", parents=[common], help="compute segments and push to destinations")
+    sync.add_argument("segments", nargs="*", help="segment names (default: all)")
+    sync.add_argument("--dry-run", action="store_true", help="print adds/changes/removes, write nothing")
+
+    sub.add_parser("report", parents=[common], help="write the KPI report (HTML)")
+    sub.add_parser("publish", parents=[common], help="publish marts for BI (after a good run)")
+
+    serve = sub.add_parser("serve", parents=[common], help="start the scheduled deployments")
+    serve.add_argument("--ingest-cron", default="0 * * * *", help="cron for ingest (default hourly)")
+    serve.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if args.debug:
+        overrides["debug"] = True
+    return Settings(**overrides)
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one command; returns the exit status. Imports are lazy so `--help` is instant."""
+    cmd = args.command
+    if cmd == "generate":
+        from flows.generate import generate
+
+        summary = generate(
+            settings.raw_dir,
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            start=args.start,
+            dirty_rate=args.dirty_rate,
+        )
+        print(summary)
+        return 0
+    if cmd == "ingest":
+        from flows.sources.flows import ingest_flow
+
+        summary = ingest_flow(settings, source=args.source, api=args.api)
+        print(summary)
+        return 0
+    if cmd == "build":
+        from flows.transform import dbt_build_flow
+
+        result = dbt_build_flow(settings, full_refresh=args.full_refresh, select=args.select)
+        print(result)
+        return 0
+    if cmd == "check":
+        from flows.quality.flows import check_flow
+
+        result = check_flow(settings)
+        print(result)
+        return 0 if result.passed else 1
+    if cmd == "sync":
+        from flows.activation.flows import sync_flow
+
+        result = sync_flow(settings, segments=args.segments or None, dry_run=args.dry_run)
+        print(result)
+        return 0 if result.ok else 1
+    if cmd == "report":
+        from flows.report import report_flow
+
+        print(report_flow(settings))
+        return 0
+    if cmd == "publish":
+        from flows.publish import publish_flow
+
+        print(publish_flow(settings))
+        return 0
+    if cmd == "run":
+        from flows.pipeline import lifecycle_run
+
+        result = lifecycle_run(
+            settings,
+            full_refresh=args.full_refresh,
+            start_date=args.start_date,
+            end_date=args.end_date,
+        )
+        print(result)
+        return 0 if result.ok else 1
+    if cmd == "serve":
+        from flows.serve import serve
+
+        serve(settings, ingest_cron=args.ingest_cron, run_cron=args.run_cron)
+        return 0
+    raise LifecycleError(f"unknown command {cmd!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings(args)
+    configure_environment(settings)
+    try:
+        return dispatch(args, settings)
+    except KeyboardInterrupt:
+        print("lifecycle: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line unless --debug (SPEC section 2)
+        if settings.debug:
+            raise
+        print(f"lifecycle {args.command}: {LifecycleError.describe(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

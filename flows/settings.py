@@ -1,0 +1,106 @@
+"""One settings object for the whole product, read from the environment (and `.env`).
+
+Every command takes `--data-dir`; everything the pipeline writes lives under it, including
+`PREFECT_HOME`, so a data directory is self-contained and two data directories never share state.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Environment variables use the `LIFECYCLE_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="LIFECYCLE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    debug: bool = False
+    # Segment definitions analytics engineers edit (SPEC section 8).
+    segments_file: Path = REPO_ROOT / "segments.yml"
+    # Threads DuckDB may use; default is all cores.
+    duckdb_threads: int | None = None
+    duckdb_memory_limit: str | None = None
+
+    # Zendesk API mode (SPEC 4.3). Unprefixed names, as Zendesk's own tooling uses them.
+    zendesk_subdomain: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_SUBDOMAIN"))
+    zendesk_email: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_EMAIL"))
+    zendesk_api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZENDESK_API_TOKEN")
+    )
+    # Overrides https://{subdomain}.zendesk.com, e.g. a local test server.
+    zendesk_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_BASE_URL"))
+
+    @cached_property
+    def root(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def published_path(self) -> Path:
+        return self.published_dir / "marts.duckdb"
+
+    @property
+    def outbound_dir(self) -> Path:
+        return self.root / "outbound"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / ".prefect"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return DBT_PROJECT_DIR
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt artifacts per data dir, so concurrent test data dirs never share a manifest."""
+        return self.root / "dbt_target"
+
+
+def configure_environment(settings: Settings) -> None:
+    """Set process environment the libraries read at import time.
+
+    Must run before `prefect` is imported: Prefect reads PREFECT_HOME once. Telemetry is off because
+    there is no network here and users should not be surprised by phone-home traffic.
+    """
+    settings.root.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_LOGGING_LEVEL": "WARNING" if not settings.debug else "INFO",
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    # These must follow the chosen data dir even if a parent process set them.
+    os.environ["LIFECYCLE_DATA_DIR"] = str(settings.root)
+    os.environ["LIFECYCLE_WAREHOUSE"] = str(settings.warehouse_path)

@@ -1,0 +1,82 @@
+"""Access to `warehouse.duckdb`, the pipeline's working database (only the pipeline writes it).
+
+DuckDB 2.0 notes that shape this module: a relation has no `fetchone()`; `execute(...).fetchone()`
+leaves a result open that blocks the next query; `.arrow()` streams and blocks the connection.
+Helpers here always fully materialise results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from flows.errors import WarehouseBusy
+from flows.settings import Settings
+
+RAW_SCHEMA_SQL = Path(__file__).resolve().parent / "sources" / "schema.sql"
+
+
+def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; creates the raw schema on first write."""
+    settings.root.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {}
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    if settings.duckdb_memory_limit:
+        config["memory_limit"] = settings.duckdb_memory_limit
+    con = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)
+    if not read_only:
+        con.execute(RAW_SCHEMA_SQL.read_text())
+    return con
+
+
+@contextlib.contextmanager
+def open_warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(settings, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def fetch_all(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    """Run a query and return every row (never leaves a result open)."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def fetch_scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    rows = fetch_all(con, sql, params)
+    return rows[0][0] if rows else None
+
+
+@contextlib.contextmanager
+def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
+    """Process-level guard so two runs never write the warehouse at once.
+
+    An advisory `flock` on DIR/.run.lock: released by the kernel when the process dies, so a
+    killed run never leaves a stale lock behind.
+    """
+    settings.root.mkdir(parents=True, exist_ok=True)
+    path = settings.root / ".run.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+        try:
+            fcntl.flock(fd, flags)
+        except BlockingIOError as exc:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise WarehouseBusy(
+                f"another lifecycle run (pid {holder}) is writing {settings.warehouse_path}",
+                hint="wait for it to finish, or run with a different --data-dir",
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,51 @@
+"""Shared pytest fixtures.
+
+Environment is prepared before anything imports Prefect: telemetry off and PREFECT_HOME inside a
+session temp dir. Flow tests use the one session-scoped `prefect_harness` (never autouse); logic
+is unit-tested as plain functions without it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="lifecycle-tests-"))
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ["PREFECT_HOME"] = str(_SESSION_HOME / ".prefect")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+SAMPLES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (starting one costs ~10 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    """Settings for a fresh, empty data dir, with the process environment pointed at it."""
+    from flows.settings import Settings, configure_environment
+
+    s = Settings(data_dir=tmp_path / "data")
+    configure_environment(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES_DIR.is_dir():
+        pytest.skip("../shared/samples not present")
+    return SAMPLES_DIR
