@@ -49,3 +49,23 @@ def samples_dir() -> Path:
     if not SAMPLES_DIR.is_dir():
         pytest.skip("../shared/samples not present")
     return SAMPLES_DIR
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory):
+    """A small generated data set, ingested and built with dbt once per session.
+
+    Plain functions only (no Prefect): generate -> ingest -> dbt build. Tests that need marts
+    read from it; they must not write to it (copy it first if they do).
+    """
+    from flows.generate import generate
+    from flows.settings import Settings, configure_environment
+    from flows.sources.ingest import ingest_all
+    from flows.transform.dbt import run_dbt
+
+    s = Settings(data_dir=tmp_path_factory.mktemp("built") / "data")
+    configure_environment(s)
+    generate(s.raw_dir, customers=600, days=150, seed=7, start=None, dirty_rate=0.02)
+    ingest_all(s)
+    run_dbt(s, ["build"])
+    return s

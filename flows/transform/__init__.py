@@ -1,0 +1,1 @@
+"""dbt transformation step (see dbt.py for the plain invocation)."""

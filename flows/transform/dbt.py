@@ -1,0 +1,51 @@
+"""Plain (non-Prefect) dbt invocation against the warehouse of one data dir.
+
+Target and log paths live in the data dir, so two data dirs (tests, a demo, a serve loop) never
+share dbt's partial-parse state or artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flows.errors import LifecycleError
+from flows.settings import DBT_PROJECT_DIR, Settings, configure_environment
+
+
+def dbt_args(settings: Settings, command: list[str], vars: dict[str, Any] | None = None) -> list[str]:
+    args = [
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir),
+    ]
+    if vars:
+        args += ["--vars", json.dumps(vars, default=str)]
+    return args
+
+
+def run_dbt(settings: Settings, command: list[str], vars: dict[str, Any] | None = None) -> Any:
+    """Invoke dbt in-process; raises LifecycleError naming the failed nodes when it fails."""
+    from dbt.cli.main import dbtRunner
+
+    configure_environment(settings)
+    os.environ["DBT_LOG_PATH"] = str(settings.root / "dbt_logs")
+    result = dbtRunner().invoke(dbt_args(settings, command, vars))
+    if result.exception is not None:
+        raise LifecycleError(f"dbt {command[0]} crashed: {result.exception}")
+    if not result.success:
+        failed = []
+        for r in getattr(result.result, "results", None) or []:
+            status = str(getattr(r, "status", ""))
+            if status in ("error", "fail", "runtime error"):
+                failed.append(f"{r.node.name} ({status})")
+        raise LifecycleError(
+            f"dbt {command[0]} failed: {', '.join(failed[:10]) or 'see dbt logs'}",
+            hint=f"logs in {settings.root / 'dbt_logs'}",
+        )
+    return result
