@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     run.add_argument("--start-date", type=date.fromisoformat, default=None, help="replay from this day")
     run.add_argument("--end-date", type=date.fromisoformat, default=None, help="replay up to this day")
+    run.add_argument("--wait", action="store_true", help="wait for a running pipeline instead of exiting")
 
     ing = sub.add_parser("ingest", parents=[common], help="load new raw files or API pages")
     ing.add_argument("source", nargs="?", default="all", choices=SOURCES)
@@ -97,6 +98,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         summary = ingest_flow(settings, source=args.source, api=args.api)
         print(summary)
         return 0
+    if cmd in ("build", "publish", "report", "run", "serve"):
+        from flows.progress import quiet_tracebacks
+
+        quiet_tracebacks(settings.debug)  # Prefect logs tracebacks of failed runs; one line unless --debug
     if cmd == "build":
         from flows.transform import dbt_build_flow
 
@@ -133,6 +138,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             full_refresh=args.full_refresh,
             start_date=args.start_date,
             end_date=args.end_date,
+            wait=args.wait,
         )
         print(result)
         return 0 if result.ok else 1

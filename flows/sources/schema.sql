@@ -129,7 +129,13 @@ create table if not exists raw.load_manifest (
     rows_in       bigint not null,    -- lines/records read
     rows_loaded   bigint not null,
     duplicates    bigint not null,
-    rejects       bigint not null
+    rejects       bigint not null,
+    -- Added by ingest (issue 3): how the file was seen, so change detection never re-reads
+    -- unchanged files and a grown file loads only its new tail.
+    mtime_ns      bigint,             -- file mtime when loaded (stat only, no re-hash if unchanged)
+    first_line    bigint,             -- first line/record number read by this load (1 for a new file)
+    last_line     bigint,             -- last line/record number read so far (cumulative)
+    status        varchar             -- new | appended | changed (changed = rejected, see DECISIONS.md)
 );
 
 -- Zendesk API cursor per endpoint, committed with each page.
@@ -138,3 +144,22 @@ create table if not exists raw.api_cursors (
     cursor     varchar,
     updated_at timestamp not null
 );
+
+
+-- Latest version of each Zendesk record (SPEC 4.3: models use the version with the latest
+-- updated_at). Raw keeps every version; these views are a convenience for staging and checks.
+create view if not exists raw.zendesk_tickets_latest as
+select * from raw.zendesk_tickets
+qualify row_number() over (partition by id order by updated_at desc, _loaded_at desc, _file desc, _line desc) = 1;
+
+create view if not exists raw.zendesk_users_latest as
+select * from raw.zendesk_users
+qualify row_number() over (
+    partition by id order by updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+) = 1;
+
+create view if not exists raw.zendesk_ticket_metrics_latest as
+select * from raw.zendesk_ticket_metrics
+qualify row_number() over (
+    partition by id order by updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+) = 1;

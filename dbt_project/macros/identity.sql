@@ -1,0 +1,46 @@
+{#-
+    Identity helpers (SPEC section 5). Normalisation lives in one place so staging, identity and
+    suppression models all agree on what "the same email" means.
+-#}
+
+{#- Trimmed, lower-cased email, or NULL when it is not a usable identifier (no single @, no dot
+    in the domain, or a blocked value). -#}
+{% macro normalize_email(column) -%}
+    case
+        when {{ lifecycle.is_valid_email('lower(trim(' ~ column ~ '))') }}
+            and not {{ lifecycle.is_blocked_identity('lower(trim(' ~ column ~ '))') }}
+            then lower(trim({{ column }}))
+    end
+{%- endmacro %}
+
+{% macro is_valid_email(expr) -%}
+    {{ return(adapter.dispatch('is_valid_email', 'lifecycle')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__is_valid_email(expr) -%}
+    coalesce(regexp_full_match({{ expr }}, '[^@\s]+@[^@\s]+\.[^@\s.]+'), false)
+{%- endmacro %}
+
+{% macro default__is_valid_email(expr) -%}
+    {{ exceptions.raise_compiler_error("is_valid_email is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{#- True when the trimmed, lower-cased value is in var('blocked_identity_values'): such values
+    never link anything. NULL input counts as blocked. -#}
+{% macro is_blocked_identity(expr) -%}
+    {%- set blocked = var('blocked_identity_values', []) -%}
+    coalesce(lower(trim({{ expr }})) in (
+        {%- for v in blocked %}'{{ v | lower | trim | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor -%}
+        {%- if blocked | length == 0 %}''{% endif -%}
+    ), true)
+{%- endmacro %}
+
+{#- A usable raw identifier (anonymousId, userId, Zendesk id): trimmed, or NULL when blocked. -#}
+{% macro clean_identifier(column) -%}
+    case when not {{ lifecycle.is_blocked_identity(column) }} then trim(cast({{ column }} as varchar)) end
+{%- endmacro %}
+
+{#- person_id from the component's best identifier: stable while the component is unchanged. -#}
+{% macro person_id_from(identifier_type, identifier_value) -%}
+    'p_' || left(md5({{ identifier_type }} || ':' || {{ identifier_value }}), 16)
+{%- endmacro %}

@@ -1,0 +1,62 @@
+{#-
+    Engine-specific JSON access, behind adapter.dispatch so a postgres__ version can be added later
+    without touching the models. Paths use JSONPath syntax ('$.context.campaign.source').
+-#}
+
+{#- Text value at `path` inside the JSON column `column` (NULL when absent or JSON null). -#}
+{% macro json_text(column, path) -%}
+    {{ return(adapter.dispatch('json_text', 'lifecycle')(column, path)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_text(column, path) -%}
+    json_extract_string({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro default__json_text(column, path) -%}
+    {{ exceptions.raise_compiler_error("json_text is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+
+{#- JSON value (not text) at `path`; used to keep nested arrays/objects for a later unnest. -#}
+{% macro json_value(column, path) -%}
+    {{ return(adapter.dispatch('json_value', 'lifecycle')(column, path)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_value(column, path) -%}
+    json_extract({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro default__json_value(column, path) -%}
+    {{ exceptions.raise_compiler_error("json_value is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+
+{#- One row per element of the JSON array at `path`: a set-returning select-list expression. -#}
+{% macro unnest_json_array(column, path) -%}
+    {{ return(adapter.dispatch('unnest_json_array', 'lifecycle')(column, path)) }}
+{%- endmacro %}
+
+{% macro duckdb__unnest_json_array(column, path) -%}
+    unnest(json_extract({{ column }}, '{{ path }}[*]'))
+{%- endmacro %}
+
+{% macro default__unnest_json_array(column, path) -%}
+    {{ exceptions.raise_compiler_error("unnest_json_array is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+
+{#- First element of a JSON value that may be a string or an array of strings (SendGrid `category`). -#}
+{% macro json_first_text(column) -%}
+    {{ return(adapter.dispatch('json_first_text', 'lifecycle')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_first_text(column) -%}
+    case
+        when json_type({{ column }}) = 'ARRAY' then json_extract_string({{ column }}, '$[0]')
+        else json_extract_string({{ column }}, '$')
+    end
+{%- endmacro %}
+
+{% macro default__json_first_text(column) -%}
+    {{ exceptions.raise_compiler_error("json_first_text is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}

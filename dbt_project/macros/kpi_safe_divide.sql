@@ -1,0 +1,180 @@
+{#-
+    SPEC 7: "A rate with a zero denominator is NULL, never 0 and never an error."
+    Every KPI rate goes through this macro so the rule holds in one place. The cast makes integer
+    counts divide as floating point on every engine (PostgreSQL would truncate int / int).
+-#}
+{% macro kpi_safe_divide(numerator, denominator) -%}
+    (cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0))
+{%- endmacro %}
+
+{#-
+    Generic data test for a KPI rate column: between 0 and 1, NULL exactly when its denominator is
+    0 (or NULL). `denominator` is a column (or expression) of the same model.
+    Example in a _models.yml: `- kpi_rate: {denominator: delivered}`.
+-#}
+{% test kpi_rate(model, column_name, denominator) %}
+
+select *
+from {{ model }}
+where
+    ({{ column_name }} is not null and ({{ column_name }} < 0 or {{ column_name }} > 1))
+    or (coalesce({{ denominator }}, 0) = 0 and {{ column_name }} is not null)
+    or (coalesce({{ denominator }}, 0) <> 0 and {{ column_name }} is null)
+
+{% endtest %}
+
+{#-
+    Consecutive calendar days from `start_date` to `end_date` (SQL expressions, e.g. scalar
+    subqueries), as a select of one `day` column. KPI marts use it so a period without activity is
+    a row of zeros, not a missing row. Built from a cross join of digits (no recursion, no
+    engine-specific generate_series), so it runs on DuckDB and PostgreSQL alike; up to 10,000 days.
+-#}
+{% macro kpi_day_spine(start_date, end_date) -%}
+    select cast({{ start_date }} as date) + offsets.n as day
+    from (
+        select ones.n + 10 * tens.n + 100 * hundreds.n + 1000 * thousands.n as n
+        from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as ones (n)
+        cross join (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as tens (n)
+        cross join (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as hundreds (n)
+        cross join (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as thousands (n)
+    ) as offsets
+    where cast({{ start_date }} as date) + offsets.n <= cast({{ end_date }} as date)
+{%- endmacro %}
+
+{#-
+    SPEC 7 email KPIs grouped by campaign, and by month too when `by_month` (the month of each
+    event; email-attributed orders count in the month of the order). Shared by
+    mart_email_campaign_performance and mart_email_monthly so both use one definition.
+    Unique opens, clicks and unsubscribes are distinct email addresses per campaign (and month).
+    Email-attributed order: an order by the person within email_attribution_window_days (7) after
+    their click in the campaign; when several clicks qualify, the last click wins.
+-#}
+{% macro kpi_email_rollup(by_month) -%}
+{%- set month_column = "cast(" ~ dbt.date_trunc('month', 'event_at') ~ " as date)" -%}
+{%- set order_month_column = "cast(" ~ dbt.date_trunc('month', 'ordered_at') ~ " as date)" -%}
+with
+
+email_events as (
+
+    select
+        *,
+        coalesce(campaign_name, campaign_id, '(none)') as campaign
+    from {{ ref('fct_email_events') }}
+    where event_at <= {{ lifecycle_as_of() }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+clicks as (
+
+    select person_id, event_at as clicked_at, campaign, sg_event_id
+    from email_events
+    where event = 'click' and person_id is not null
+
+),
+
+order_clicks as (
+
+    select
+        orders.order_id,
+        orders.ordered_at,
+        orders.net_revenue,
+        clicks.campaign,
+        row_number() over (
+            partition by orders.order_id order by clicks.clicked_at desc, clicks.sg_event_id desc
+        ) as click_rank
+    from orders
+    inner join clicks
+        on clicks.person_id = orders.person_id
+        and clicks.clicked_at <= orders.ordered_at
+        and clicks.clicked_at
+        >= {{ dbt.dateadd('day', -1 * var('email_attribution_window_days'), 'orders.ordered_at') }}
+
+),
+
+attributed_orders as (
+
+    select
+        {% if by_month %}{{ order_month_column }} as month,{% endif %}
+        campaign,
+        count(*) as attributed_orders,
+        sum(net_revenue) as attributed_revenue
+    from order_clicks
+    where click_rank = 1
+    group by {% if by_month %}1, 2{% else %}1{% endif %}
+
+),
+
+event_counts as (
+
+    select
+        {% if by_month %}{{ month_column }} as month,{% endif %}
+        campaign,
+        max(campaign_id) as campaign_id,
+        sum(case when event = 'processed' then 1 else 0 end) as processed,
+        sum(case when event = 'delivered' then 1 else 0 end) as delivered,
+        sum(case when event = 'bounce' then 1 else 0 end) as bounces,
+        sum(case when event = 'dropped' then 1 else 0 end) as drops,
+        sum(case when event = 'deferred' then 1 else 0 end) as deferrals,
+        sum(case when event = 'open' then 1 else 0 end) as opens,
+        count(distinct case when event = 'open' then email end) as unique_opens,
+        sum(case when event = 'click' then 1 else 0 end) as clicks,
+        count(distinct case when event = 'click' then email end) as unique_clicks,
+        sum(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as unsubscribes,
+        count(distinct case when event in ('unsubscribe', 'group_unsubscribe') then email end)
+            as unique_unsubscribes,
+        sum(case when event = 'spamreport' then 1 else 0 end) as spam_reports
+    from email_events
+    group by {% if by_month %}1, 2{% else %}1{% endif %}
+
+),
+
+combined as (
+
+    select
+        {% if by_month %}coalesce(event_counts.month, attributed_orders.month) as month,{% endif %}
+        coalesce(event_counts.campaign, attributed_orders.campaign) as campaign_name,
+        event_counts.campaign_id,
+        coalesce(event_counts.processed, 0) as processed,
+        coalesce(event_counts.delivered, 0) as delivered,
+        coalesce(event_counts.bounces, 0) as bounces,
+        coalesce(event_counts.drops, 0) as drops,
+        coalesce(event_counts.deferrals, 0) as deferrals,
+        coalesce(event_counts.opens, 0) as opens,
+        coalesce(event_counts.unique_opens, 0) as unique_opens,
+        coalesce(event_counts.clicks, 0) as clicks,
+        coalesce(event_counts.unique_clicks, 0) as unique_clicks,
+        coalesce(event_counts.unsubscribes, 0) as unsubscribes,
+        coalesce(event_counts.unique_unsubscribes, 0) as unique_unsubscribes,
+        coalesce(event_counts.spam_reports, 0) as spam_reports,
+        coalesce(attributed_orders.attributed_orders, 0) as attributed_orders,
+        coalesce(attributed_orders.attributed_revenue, 0) as attributed_revenue
+    from event_counts
+    full outer join attributed_orders
+        on attributed_orders.campaign = event_counts.campaign
+        {% if by_month %}and attributed_orders.month = event_counts.month{% endif %}
+
+),
+
+final as (
+
+    select
+        *,
+        {{ kpi_safe_divide('delivered', 'processed') }} as delivery_rate,
+        {{ kpi_safe_divide('unique_opens', 'delivered') }} as open_rate,
+        {{ kpi_safe_divide('unique_clicks', 'delivered') }} as click_rate,
+        {{ kpi_safe_divide('unique_clicks', 'unique_opens') }} as click_to_open_rate,
+        {{ kpi_safe_divide('bounces', 'processed') }} as bounce_rate,
+        {{ kpi_safe_divide('unique_unsubscribes', 'delivered') }} as unsubscribe_rate,
+        {{ kpi_safe_divide('spam_reports', 'delivered') }} as spam_rate
+    from combined
+
+)
+
+select * from final
+{%- endmacro %}

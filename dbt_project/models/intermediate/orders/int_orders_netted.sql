@@ -1,0 +1,118 @@
+{#-
+    Orders (SPEC 6): a distinct "Order Completed" order_id up to as_of, its first message winning
+    when the order is sent twice, netted against "Order Refunded" messages for the same order_id.
+    A refund without an amount refunds the whole order. Fully refunded orders are kept here
+    (is_fully_refunded) and left out of fct_orders.
+-#}
+with
+
+web_events as (
+
+    select * from {{ ref('int_web_events_resolved') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+completed as (
+
+    select distinct on (order_id) *
+    from web_events
+    where event = 'Order Completed'
+        and order_id is not null
+        and event_at <= {{ lifecycle_as_of() }}
+    order by order_id, event_at, message_id
+
+),
+
+-- Orders without a total are priced from their product lines.
+line_totals as (
+
+    select
+        completed.order_id,
+        sum(
+            coalesce({{ lifecycle.try_cast('item.price', 'decimal(18, 2)') }}, products.price)
+            * coalesce({{ lifecycle.try_cast('item.quantity', 'integer') }}, 1)
+        ) as lines_total
+    from (
+        select
+            order_id,
+            {{ lifecycle.json_text('product', '$.product_id') }} as product_id,
+            {{ lifecycle.json_text('product', '$.price') }} as price,
+            {{ lifecycle.json_text('product', '$.quantity') }} as quantity
+        from (
+            select order_id, {{ lifecycle.unnest_json_array('products', '$') }} as product
+            from completed
+        ) as unnested
+    ) as item
+    inner join completed on completed.order_id = item.order_id
+    left join products on products.product_id = item.product_id
+    group by completed.order_id
+
+),
+
+refunds as (
+
+    select
+        order_id,
+        min(event_at) as first_refunded_at,
+        -- NULL amount = full refund; summed as NULL-aware below.
+        bool_or(order_total is null) as has_full_refund,
+        sum(order_total) as refunded_total
+    from web_events
+    where event = 'Order Refunded'
+        and order_id is not null
+        and event_at <= {{ lifecycle_as_of() }}
+    group by order_id
+
+),
+
+netted as (
+
+    select
+        completed.order_id,
+        completed.message_id,
+        completed.person_id,
+        completed.event_at as ordered_at,
+        coalesce(completed.order_total, line_totals.lines_total, 0) as gross_total,
+        coalesce(completed.currency, 'USD') as currency,
+        refunds.first_refunded_at,
+        refunds.has_full_refund,
+        refunds.refunded_total
+    from completed
+    left join line_totals on line_totals.order_id = completed.order_id
+    left join refunds on refunds.order_id = completed.order_id
+
+),
+
+final as (
+
+    select
+        order_id,
+        message_id,
+        person_id,
+        ordered_at,
+        gross_total,
+        currency,
+        case
+            when has_full_refund then gross_total
+            else least(coalesce(refunded_total, 0), gross_total)
+        end as refunded_amount,
+        gross_total - (
+            case
+                when has_full_refund then gross_total
+                else least(coalesce(refunded_total, 0), gross_total)
+            end
+        ) as net_revenue,
+        first_refunded_at,
+        coalesce(has_full_refund, false) or coalesce(refunded_total, 0) >= gross_total and refunded_total is not null
+            as is_fully_refunded
+    from netted
+
+)
+
+select * from final

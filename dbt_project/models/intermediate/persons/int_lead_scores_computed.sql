@@ -1,0 +1,117 @@
+{#-
+    SPEC 6 lead score over the var('lead_score_window_days') days up to as_of, each part capped
+    (macro lead_score_rule) and the total capped at var('lead_score_cap').
+    "Checkout Started" without an order: a checkout in the window with no Order Completed by the
+    same person at or after it (up to as_of).
+-#}
+with
+
+web_events as (
+
+    select * from {{ ref('int_web_events_resolved') }}
+    where person_id is not null and event_at <= {{ lifecycle_as_of() }}
+
+),
+
+email_events as (
+
+    select email_events.event, email_events.event_at, identity_map.person_id
+    from {{ ref('stg_sendgrid__events') }} as email_events
+    inner join {{ ref('int_identity_map') }} as identity_map
+        on identity_map.identifier_type = 'email' and identity_map.identifier_value = email_events.email
+    where email_events.event_at <= {{ lifecycle_as_of() }}
+
+),
+
+persons as (
+
+    select distinct person_id from {{ ref('int_identity_map') }}
+
+),
+
+window_start as (
+
+    select {{ dbt.dateadd('day', -1 * var('lead_score_window_days'), lifecycle_as_of()) }} as starts_at
+
+),
+
+web_in_window as (
+
+    select web_events.*
+    from web_events
+    cross join window_start
+    where web_events.event_at > window_start.starts_at
+
+),
+
+last_order as (
+
+    select person_id, max(event_at) as last_order_completed_at
+    from web_events
+    where event = 'Order Completed'
+    group by person_id
+
+),
+
+web_counts as (
+
+    select
+        web_in_window.person_id,
+        count(*) filter (where web_in_window.type = 'page') as page_views,
+        count(*) filter (where web_in_window.event = 'Product Viewed') as product_views,
+        count(*) filter (where web_in_window.event = 'Signed Up') as signed_up,
+        count(*) filter (
+            where web_in_window.event = 'Checkout Started'
+                and (last_order.last_order_completed_at is null
+                    or last_order.last_order_completed_at < web_in_window.event_at)
+        ) as checkouts_without_order
+    from web_in_window
+    left join last_order on last_order.person_id = web_in_window.person_id
+    group by web_in_window.person_id
+
+),
+
+email_counts as (
+
+    select
+        email_events.person_id,
+        count(*) filter (where email_events.event = 'open') as email_opens,
+        count(*) filter (where email_events.event = 'click') as email_clicks
+    from email_events
+    cross join window_start
+    where email_events.event_at > window_start.starts_at
+    group by email_events.person_id
+
+),
+
+parts as (
+
+    select
+        persons.person_id,
+        {{ lifecycle.lead_score_part('web_counts.page_views', 'page_view') }} as page_view_points,
+        {{ lifecycle.lead_score_part('web_counts.product_views', 'product_view') }} as product_view_points,
+        {{ lifecycle.lead_score_part('email_counts.email_opens', 'email_open') }} as email_open_points,
+        {{ lifecycle.lead_score_part('email_counts.email_clicks', 'email_click') }} as email_click_points,
+        {{ lifecycle.lead_score_part('least(web_counts.signed_up, 1)', 'signed_up') }} as signed_up_points,
+        {{ lifecycle.lead_score_part('least(web_counts.checkouts_without_order, 1)', 'checkout_without_order') }}
+            as checkout_points
+    from persons
+    left join web_counts on web_counts.person_id = persons.person_id
+    left join email_counts on email_counts.person_id = persons.person_id
+
+),
+
+final as (
+
+    select
+        *,
+        least(
+            page_view_points + product_view_points + email_open_points + email_click_points
+            + signed_up_points + checkout_points,
+            {{ var('lead_score_cap') }}
+        ) as lead_score
+    from parts
+
+)
+
+select * from final

@@ -1,0 +1,207 @@
+{#-
+    Per person: when first seen, when they became a lead, their best contact details and activity
+    counts up to as_of. Lead (SPEC 6): an email address known or a lead signal ("Signed Up" or an
+    identify with an email); lead_at is the first moment either was observed (a web message
+    carrying a valid email, a "Signed Up", a SendGrid event, a ticket from a requester with an
+    email). A person whose email is known only from a Zendesk user record becomes a lead when first
+    seen.
+-#}
+with
+
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+
+),
+
+web_events as (
+
+    select * from {{ ref('int_web_events_resolved') }}
+    where person_id is not null and event_at <= {{ lifecycle_as_of() }}
+
+),
+
+email_events as (
+
+    select email_events.*, identity_map.person_id
+    from {{ ref('stg_sendgrid__events') }} as email_events
+    inner join identity_map
+        on identity_map.identifier_type = 'email' and identity_map.identifier_value = email_events.email
+    where email_events.event_at <= {{ lifecycle_as_of() }}
+
+),
+
+zendesk_users as (
+
+    select zendesk_users.*, identity_map.person_id
+    from {{ ref('stg_zendesk__users') }} as zendesk_users
+    inner join identity_map
+        on identity_map.identifier_type = 'zendesk_user_id'
+        and identity_map.identifier_value = zendesk_users.zendesk_user_key
+
+),
+
+tickets as (
+
+    select tickets.*, identity_map.person_id, zendesk_users.email as requester_email
+    from {{ ref('stg_zendesk__tickets') }} as tickets
+    inner join identity_map
+        on identity_map.identifier_type = 'zendesk_user_id'
+        and identity_map.identifier_value = tickets.requester_key
+    left join zendesk_users on zendesk_users.zendesk_user_key = tickets.requester_key
+    where tickets.created_at <= {{ lifecycle_as_of() }}
+
+),
+
+persons as (
+
+    select
+        person_id,
+        min(case when identifier_type = 'user_id' then identifier_value end) as user_id,
+        min(case when identifier_type = 'email' then identifier_value end) as any_email,
+        bool_or(identifier_type = 'email') as has_email_identifier
+    from identity_map
+    group by person_id
+
+),
+
+seen as (
+
+    select person_id, event_at as seen_at from web_events
+    union all
+    select person_id, event_at from email_events
+    union all
+    select person_id, created_at from tickets
+
+),
+
+seen_per_person as (
+
+    select person_id, min(seen_at) as first_seen_at, max(seen_at) as last_seen_at
+    from seen
+    group by person_id
+
+),
+
+lead_signals as (
+
+    select person_id, event_at as signal_at, 'email' as signal
+    from web_events where email is not null
+    union all
+    select person_id, event_at, 'signed_up'
+    from web_events where type = 'track' and event = 'Signed Up'
+    union all
+    select person_id, event_at, 'email' from email_events
+    union all
+    select person_id, created_at, 'email' from tickets where requester_email is not null
+
+),
+
+first_lead_signal as (
+
+    select distinct on (person_id) person_id, signal_at as lead_signal_at, signal as lead_signal
+    from lead_signals
+    order by person_id, signal_at, signal
+
+),
+
+-- Best email: the latest one seen from any source.
+emails_seen as (
+
+    select person_id, email, event_at as seen_at from web_events where email is not null
+    union all
+    select person_id, email, event_at from email_events where email is not null
+    union all
+    select person_id, email, coalesce(updated_at, created_at) from zendesk_users where email is not null
+
+),
+
+latest_email as (
+
+    select distinct on (person_id) person_id, email
+    from emails_seen
+    order by person_id, seen_at desc nulls last, email
+
+),
+
+contact_details as (
+
+    select person_id, name, phone, event_at as seen_at from web_events
+    where name is not null or phone is not null
+    union all
+    select person_id, name, phone, coalesce(updated_at, created_at) from zendesk_users
+    where name is not null or phone is not null
+
+),
+
+latest_contact as (
+
+    select
+        person_id,
+        {{ lifecycle.max_by('name', 'seen_at', 'name is not null') }} as name,
+        {{ lifecycle.max_by('phone', 'seen_at', 'phone is not null') }} as phone
+    from contact_details
+    group by person_id
+
+),
+
+zendesk_first_seen as (
+
+    select person_id, min(created_at) as first_seen_at from zendesk_users group by person_id
+
+),
+
+email_activity as (
+
+    select
+        person_id,
+        count(*) filter (where event = 'delivered') as delivered_emails,
+        count(*) filter (where event = 'open') as email_opens,
+        count(*) filter (where event = 'click') as email_clicks
+    from email_events
+    group by person_id
+
+),
+
+ticket_activity as (
+
+    select person_id, count(*) as tickets_total
+    from tickets
+    group by person_id
+
+),
+
+final as (
+
+    select
+        persons.person_id,
+        coalesce(latest_email.email, persons.any_email) as email,
+        persons.user_id,
+        latest_contact.phone,
+        latest_contact.name,
+        coalesce(seen_per_person.first_seen_at, zendesk_first_seen.first_seen_at) as first_seen_at,
+        seen_per_person.last_seen_at,
+        first_lead_signal.lead_signal_at is not null or persons.has_email_identifier as is_lead,
+        case
+            when first_lead_signal.lead_signal_at is not null then first_lead_signal.lead_signal_at
+            when persons.has_email_identifier
+                then coalesce(seen_per_person.first_seen_at, zendesk_first_seen.first_seen_at)
+        end as lead_at,
+        coalesce(first_lead_signal.lead_signal, case when persons.has_email_identifier then 'email' end)
+            as lead_signal,
+        coalesce(email_activity.delivered_emails, 0) as delivered_emails,
+        coalesce(email_activity.email_opens, 0) as email_opens,
+        coalesce(email_activity.email_clicks, 0) as email_clicks,
+        coalesce(ticket_activity.tickets_total, 0) as tickets_total
+    from persons
+    left join seen_per_person on seen_per_person.person_id = persons.person_id
+    left join zendesk_first_seen on zendesk_first_seen.person_id = persons.person_id
+    left join first_lead_signal on first_lead_signal.person_id = persons.person_id
+    left join latest_email on latest_email.person_id = persons.person_id
+    left join latest_contact on latest_contact.person_id = persons.person_id
+    left join email_activity on email_activity.person_id = persons.person_id
+    left join ticket_activity on ticket_activity.person_id = persons.person_id
+
+)
+
+select * from final

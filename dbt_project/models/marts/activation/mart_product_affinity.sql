@@ -1,0 +1,106 @@
+{#-
+    Co-purchase affinity between products (SPEC 8 cross_sell), one row per ordered pair
+    (product_id -> associated_product_id) bought in the same order. A basket is the set of distinct
+    products of one order in fct_orders (fully refunded orders are not orders).
+    support    = orders with both / all orders
+    confidence = orders with both / orders with product_id        (P(associated | product))
+    lift       = confidence / (orders with associated_product_id / all orders)
+    meets_min_support flags pairs at or above var('cross_sell_min_support').
+-#}
+with
+
+order_items as (
+
+    select * from {{ ref('fct_order_items') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+baskets as (
+
+    select distinct
+        order_id,
+        product_id
+    from order_items
+    where product_id is not null
+
+),
+
+order_total as (
+
+    select count(distinct order_id) as total_orders
+    from baskets
+
+),
+
+product_orders as (
+
+    select
+        product_id,
+        count(*) as orders_with_product
+    from baskets
+    group by product_id
+
+),
+
+pair_orders as (
+
+    select
+        antecedent.product_id,
+        consequent.product_id as associated_product_id,
+        count(*) as orders_with_both
+    from baskets as antecedent
+    inner join baskets as consequent
+        on consequent.order_id = antecedent.order_id
+        and consequent.product_id <> antecedent.product_id
+    group by antecedent.product_id, consequent.product_id
+
+),
+
+metrics as (
+
+    select
+        pair_orders.product_id,
+        pair_orders.associated_product_id,
+        pair_orders.orders_with_both,
+        antecedent.orders_with_product as orders_with_product,
+        consequent.orders_with_product as orders_with_associated,
+        order_total.total_orders,
+        cast(pair_orders.orders_with_both as double precision) / order_total.total_orders as support,
+        cast(pair_orders.orders_with_both as double precision) / antecedent.orders_with_product as confidence,
+        (cast(pair_orders.orders_with_both as double precision) / antecedent.orders_with_product)
+        / (cast(consequent.orders_with_product as double precision) / order_total.total_orders) as lift
+    from pair_orders
+    cross join order_total
+    inner join product_orders as antecedent on antecedent.product_id = pair_orders.product_id
+    inner join product_orders as consequent on consequent.product_id = pair_orders.associated_product_id
+
+),
+
+final as (
+
+    select
+        metrics.product_id,
+        metrics.associated_product_id,
+        associated.name as associated_product_name,
+        associated.category as associated_product_category,
+        associated.price as associated_product_price,
+        metrics.orders_with_both,
+        metrics.orders_with_product,
+        metrics.orders_with_associated,
+        metrics.total_orders,
+        metrics.support,
+        metrics.confidence,
+        metrics.lift,
+        metrics.support >= {{ var('cross_sell_min_support') }} as meets_min_support
+    from metrics
+    left join products as associated on associated.product_id = metrics.associated_product_id
+
+)
+
+select * from final

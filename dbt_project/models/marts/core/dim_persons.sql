@@ -1,0 +1,185 @@
+{#-
+    The customer 360: one row per person (SPEC 5 and 6), as of `as_of`.
+    lifecycle_stage is computed here from the SPEC 6 stage table (macro lifecycle_stage) and
+    independently in fct_lifecycle_transitions from the event history; a data test checks that
+    they agree for every person. stage_entered_at is the time of that last transition.
+-#}
+with
+
+persons as (
+
+    select * from {{ ref('int_persons_activity_aggregated') }}
+
+),
+
+staged as (
+
+    select * from {{ ref('int_persons_staged') }}
+
+),
+
+lead_statuses as (
+
+    select * from {{ ref('int_lead_statuses_assigned') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('fct_tickets') }}
+    where created_at <= {{ lifecycle_as_of() }}
+
+),
+
+suppressions as (
+
+    select * from {{ ref('int_email_suppressions') }}
+
+),
+
+transitions as (
+
+    select * from {{ ref('fct_lifecycle_transitions') }}
+
+),
+
+touches as (
+
+    select * from {{ ref('int_marketing_touches_unioned') }}
+    where touched_at <= {{ lifecycle_as_of() }}
+
+),
+
+web_events as (
+
+    select person_id, event_at, referrer_host, referrer_class
+    from {{ ref('int_web_events_resolved') }}
+    where person_id is not null and event_at <= {{ lifecycle_as_of() }}
+
+),
+
+ticket_summary as (
+
+    select
+        person_id,
+        count(*) filter (where is_open) as open_tickets,
+        count(*) filter (where is_open and priority in ('high', 'urgent')) as open_high_urgent_tickets,
+        count(*) filter (where satisfaction_score = 'good') as csat_good,
+        count(*) filter (where satisfaction_score = 'bad') as csat_bad,
+        max(updated_at) filter (where satisfaction_score = 'bad') as last_bad_csat_at
+    from tickets
+    where person_id is not null
+    group by person_id
+
+),
+
+first_touch as (
+
+    select distinct on (person_id) person_id, source, medium, campaign, touched_at
+    from touches
+    order by person_id, touched_at, touch_type, touch_id
+
+),
+
+first_referrer as (
+
+    select distinct on (person_id) person_id, referrer_host, referrer_class
+    from web_events
+    where referrer_class is not null
+    order by person_id, event_at, referrer_host
+
+),
+
+has_web as (
+
+    select distinct person_id from web_events
+
+),
+
+current_transition as (
+
+    select distinct on (person_id) person_id, to_stage, transitioned_at
+    from transitions
+    order by person_id, transition_number desc
+
+),
+
+person_stages as (
+
+    select
+        persons.*,
+        staged.order_count,
+        staged.first_order_at,
+        staged.last_order_at,
+        staged.net_revenue,
+        staged.lifecycle_stage,
+        staged.as_of
+    from persons
+    inner join staged on staged.person_id = persons.person_id
+
+),
+
+final as (
+
+    select
+        person_stages.person_id,
+        person_stages.email,
+        person_stages.user_id,
+        person_stages.phone,
+        person_stages.name,
+        person_stages.first_seen_at,
+        person_stages.last_seen_at,
+        person_stages.is_lead,
+        person_stages.lead_at,
+        person_stages.lead_signal,
+        person_stages.lifecycle_stage,
+        current_transition.transitioned_at as stage_entered_at,
+        lead_statuses.lead_status,
+        lead_statuses.lead_score,
+        case
+            when first_touch.person_id is not null then first_touch.source
+            when first_referrer.person_id is not null then first_referrer.referrer_host
+            when has_web.person_id is not null then 'direct'
+        end as first_touch_source,
+        case
+            when first_touch.person_id is not null then first_touch.medium
+            when first_referrer.person_id is not null then first_referrer.referrer_class
+            when has_web.person_id is not null then 'direct'
+        end as first_touch_medium,
+        first_touch.campaign as first_touch_campaign,
+        first_touch.touched_at as first_touch_at,
+        person_stages.first_order_at,
+        person_stages.last_order_at,
+        person_stages.order_count,
+        person_stages.net_revenue,
+        case
+            when person_stages.email is null then 'unknown'
+            when suppressions.is_unsubscribed then 'unsubscribed'
+            when suppressions.email is not null then 'suppressed'
+            else 'subscribed'
+        end as email_consent_state,
+        suppressions.email is not null as is_email_suppressed,
+        suppressions.suppression_reason,
+        suppressions.suppressed_since,
+        coalesce(ticket_summary.open_tickets, 0) as open_tickets,
+        coalesce(ticket_summary.open_high_urgent_tickets, 0) as open_high_urgent_tickets,
+        coalesce(ticket_summary.csat_good, 0) as csat_good,
+        coalesce(ticket_summary.csat_bad, 0) as csat_bad,
+        ticket_summary.last_bad_csat_at,
+        person_stages.delivered_emails,
+        person_stages.email_opens,
+        person_stages.email_clicks,
+        person_stages.tickets_total,
+        person_stages.as_of
+    from person_stages
+    left join lead_statuses on lead_statuses.person_id = person_stages.person_id
+    left join suppressions on suppressions.email = person_stages.email
+    left join ticket_summary on ticket_summary.person_id = person_stages.person_id
+    left join first_touch on first_touch.person_id = person_stages.person_id
+    left join first_referrer on first_referrer.person_id = person_stages.person_id
+    left join has_web on has_web.person_id = person_stages.person_id
+    left join current_transition on current_transition.person_id = person_stages.person_id
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+-- One row per de-duplicated SendGrid event with its person (NULL when the address is invalid).
+with
+
+email_events as (
+
+    select * from {{ ref('stg_sendgrid__events') }}
+
+),
+
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+    where identifier_type = 'email'
+
+),
+
+final as (
+
+    select
+        email_events.sg_event_id,
+        email_events.event,
+        email_events.email,
+        identity_map.person_id,
+        email_events.event_at,
+        email_events.campaign_id,
+        email_events.campaign_name,
+        email_events.bounce_type,
+        email_events.url,
+        email_events.sg_message_id,
+        email_events.asm_group_id
+    from email_events
+    left join identity_map on identity_map.identifier_value = email_events.email
+
+)
+
+select * from final

@@ -1,0 +1,181 @@
+{#-
+    Every change of lifecycle stage (SPEC 6), derived from the events rather than from run
+    snapshots: first seen (reach), becoming a lead (acquisition), each order (conversion,
+    retention, loyalty; "reactivation" when it ends an at_risk/churned spell), and the lapses at
+    last order + at_risk_days (at_risk) and + churn_days (churned) when that moment is before as_of.
+    Candidate stage points are ordered in time; a row is kept only where the stage changes, so
+    the last row of a person is the current stage in dim_persons (a data test proves it).
+    Rebuilt fully each run: identity merges can rewrite a person's whole history, and the input
+    (orders and two milestones per person) is small next to the event tables.
+-#}
+with
+
+persons as (
+
+    select * from {{ ref('int_persons_activity_aggregated') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+as_of as (
+
+    select {{ lifecycle_as_of() }} as as_of
+
+),
+
+first_orders as (
+
+    select person_id, min(ordered_at) as first_order_at from orders group by person_id
+
+),
+
+orders_with_next as (
+
+    select
+        orders.*,
+        lead(orders.ordered_at) over (partition by orders.person_id order by orders.order_number) as next_ordered_at
+    from orders
+
+),
+
+reach_points as (
+
+    select
+        persons.person_id,
+        persons.first_seen_at as point_at,
+        1 as point_sequence,
+        'reach' as to_stage,
+        'first_seen' as trigger,
+        cast(null as varchar) as order_id
+    from persons
+    left join first_orders on first_orders.person_id = persons.person_id
+    where persons.first_seen_at is not null
+        and (persons.lead_at is null or persons.first_seen_at < persons.lead_at)
+        and (first_orders.first_order_at is null or persons.first_seen_at < first_orders.first_order_at)
+
+),
+
+acquisition_points as (
+
+    select
+        persons.person_id,
+        persons.lead_at as point_at,
+        2 as point_sequence,
+        'acquisition' as to_stage,
+        'became_lead' as trigger,
+        cast(null as varchar) as order_id
+    from persons
+    left join first_orders on first_orders.person_id = persons.person_id
+    where persons.lead_at is not null
+        and (first_orders.first_order_at is null or persons.lead_at < first_orders.first_order_at)
+
+),
+
+order_points as (
+
+    select
+        person_id,
+        ordered_at as point_at,
+        10 + 3 * order_number as point_sequence,
+        {{ lifecycle.stage_after_order('order_number') }} as to_stage,
+        case when order_number = 1 then 'first_order' else 'repeat_order' end as trigger,
+        order_id
+    from orders
+
+),
+
+at_risk_points as (
+
+    select
+        orders_with_next.person_id,
+        {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }} as point_at,
+        11 + 3 * orders_with_next.order_number as point_sequence,
+        'at_risk' as to_stage,
+        'no_order_' || {{ var('at_risk_days') }} || '_days' as trigger,
+        orders_with_next.order_id
+    from orders_with_next
+    cross join as_of
+    where {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }} < as_of.as_of
+        and (
+            orders_with_next.next_ordered_at is null
+            or orders_with_next.next_ordered_at
+                > {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }}
+        )
+
+),
+
+churned_points as (
+
+    select
+        orders_with_next.person_id,
+        {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }} as point_at,
+        12 + 3 * orders_with_next.order_number as point_sequence,
+        'churned' as to_stage,
+        'no_order_' || {{ var('churn_days') }} || '_days' as trigger,
+        orders_with_next.order_id
+    from orders_with_next
+    cross join as_of
+    where {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }} < as_of.as_of
+        and (
+            orders_with_next.next_ordered_at is null
+            or orders_with_next.next_ordered_at
+                > {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }}
+        )
+
+),
+
+stage_points as (
+
+    select * from reach_points
+    union all
+    select * from acquisition_points
+    union all
+    select * from order_points
+    union all
+    select * from at_risk_points
+    union all
+    select * from churned_points
+
+),
+
+with_previous as (
+
+    select
+        *,
+        lag(to_stage) over (partition by person_id order by point_at, point_sequence) as previous_stage
+    from stage_points
+
+),
+
+changes as (
+
+    select *
+    from with_previous
+    where previous_stage is null or previous_stage <> to_stage
+
+),
+
+final as (
+
+    select
+        person_id,
+        previous_stage as from_stage,
+        to_stage,
+        point_at as transitioned_at,
+        case
+            when previous_stage in ('at_risk', 'churned') and trigger = 'repeat_order' then 'reactivation'
+            else trigger
+        end as trigger,
+        order_id as trigger_order_id,
+        row_number() over (partition by person_id order by point_at, point_sequence) as transition_number,
+        {{ lifecycle_surrogate_key(['person_id', 'point_at', 'point_sequence']) }} as transition_id
+    from changes
+
+)
+
+select * from final

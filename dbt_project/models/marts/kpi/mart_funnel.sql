@@ -1,0 +1,159 @@
+{#-
+    Funnel per period (SPEC 7): visitors, new leads, new customers and days to convert, at three
+    grains in one table (period_grain = day | week | month; weeks start on Monday, ISO).
+    Every period from the first activity to as_of has a row, zeros included.
+-#}
+{%- set grains = ['day', 'week', 'month'] -%}
+
+with
+
+web_events as (
+
+    select person_id, event_at
+    from {{ ref('fct_web_events') }}
+    where person_id is not null and event_at <= {{ lifecycle_as_of() }}
+
+),
+
+transitions as (
+
+    select * from {{ ref('fct_lifecycle_transitions') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+lead_entries as (
+
+    select person_id, min(transitioned_at) as lead_at
+    from transitions
+    where to_stage = 'acquisition'
+    group by person_id
+
+),
+
+first_orders as (
+
+    select
+        orders.person_id,
+        orders.ordered_at as first_order_at,
+        {{ dbt.datediff('lead_entries.lead_at', 'orders.ordered_at', 'second') }} / 86400.0 as days_to_convert
+    from orders
+    left join lead_entries on lead_entries.person_id = orders.person_id
+    where orders.order_number = 1
+
+),
+
+-- One row per person and active day: the only pass over the web events; weeks and months roll up
+-- from it (a distinct count cannot be summed, but it can be re-counted from these pairs).
+person_days as (
+
+    select distinct person_id, cast(event_at as date) as day
+    from web_events
+
+),
+
+activity_bounds as (
+
+    select min(activity_at) as first_activity_at
+    from (
+        select cast(min(day) as timestamp) as activity_at from person_days
+        union all
+        select min(lead_at) from lead_entries
+        union all
+        select min(first_order_at) from first_orders
+    ) as firsts
+
+),
+
+days as (
+
+    {{ kpi_day_spine(
+        '(select first_activity_at from activity_bounds)',
+        '(' ~ lifecycle_as_of() ~ ')'
+    ) }}
+
+),
+
+periods as (
+
+    {% for grain in grains %}
+    select distinct
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
+    from days
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+visitors as (
+
+    {% for grain in grains %}
+    select
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start,
+        count(distinct person_id) as visitors
+    from person_days
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+new_leads as (
+
+    {% for grain in grains %}
+    select
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'lead_at') }} as date) as period_start,
+        count(*) as new_leads
+    from lead_entries
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+new_customers as (
+
+    {% for grain in grains %}
+    select
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'first_order_at') }} as date) as period_start,
+        count(*) as new_customers,
+        count(days_to_convert) as converted_leads,
+        percentile_cont(0.5) within group (order by days_to_convert) as median_days_to_convert
+    from first_orders
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        coalesce(visitors.visitors, 0) as visitors,
+        coalesce(new_leads.new_leads, 0) as new_leads,
+        coalesce(new_customers.new_customers, 0) as new_customers,
+        coalesce(new_customers.converted_leads, 0) as converted_leads,
+        new_customers.median_days_to_convert
+    from periods
+    left join visitors
+        on visitors.period_grain = periods.period_grain and visitors.period_start = periods.period_start
+    left join new_leads
+        on new_leads.period_grain = periods.period_grain and new_leads.period_start = periods.period_start
+    left join new_customers
+        on new_customers.period_grain = periods.period_grain
+        and new_customers.period_start = periods.period_start
+
+)
+
+select * from final

@@ -1,0 +1,67 @@
+{#-
+    Last-touch attribution per order (SPEC 7): the person's last marketing touch (UTM web message or
+    email click) in the attribution_window_days (30) before the order, up to the order itself. An
+    order without one is credited to direct (has_touch = false).
+-#}
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+touches as (
+
+    select * from {{ ref('int_marketing_touches_unioned') }}
+
+),
+
+touches_in_window as (
+
+    select
+        orders.order_id,
+        touches.touched_at,
+        touches.touch_type,
+        touches.source,
+        touches.medium,
+        touches.campaign,
+        row_number() over (
+            partition by orders.order_id
+            order by touches.touched_at desc, touches.touch_type, touches.touch_id
+        ) as recency_rank
+    from orders
+    inner join touches
+        on touches.person_id = orders.person_id
+        and touches.touched_at <= orders.ordered_at
+        and touches.touched_at
+        >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'orders.ordered_at') }}
+
+),
+
+last_touches as (
+
+    select * from touches_in_window where recency_rank = 1
+
+),
+
+final as (
+
+    select
+        orders.order_id,
+        orders.person_id,
+        orders.ordered_at,
+        orders.order_number,
+        orders.net_revenue,
+        last_touches.order_id is not null as has_touch,
+        coalesce(last_touches.source, 'direct') as source,
+        coalesce(last_touches.medium, 'direct') as medium,
+        coalesce(last_touches.campaign, '(none)') as campaign,
+        last_touches.touch_type,
+        last_touches.touched_at
+    from orders
+    left join last_touches on last_touches.order_id = orders.order_id
+
+)
+
+select * from final

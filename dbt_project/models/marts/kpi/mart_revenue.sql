@@ -1,0 +1,77 @@
+{#-
+    Revenue per period (SPEC 7) at three grains in one table (period_grain = day | week | month):
+    orders, gross, refunds and net revenue, AOV = net revenue / orders, and new (first orders) vs
+    returning (later orders) revenue. Refunds count against the period of the order they refund,
+    so a period's numbers only change when a late refund arrives. Every period from the first order
+    to as_of has a row (AOV NULL when there are no orders).
+-#}
+{%- set grains = ['day', 'week', 'month'] -%}
+
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+days as (
+
+    {{ kpi_day_spine('(select min(ordered_at) from orders)', '(' ~ lifecycle_as_of() ~ ')') }}
+
+),
+
+periods as (
+
+    {% for grain in grains %}
+    select distinct
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
+    from days
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+per_period as (
+
+    {% for grain in grains %}
+    select
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'ordered_at') }} as date) as period_start,
+        count(*) as orders,
+        sum(case when order_number = 1 then 1 else 0 end) as new_customer_orders,
+        sum(gross_total) as gross_revenue,
+        sum(refunded_amount) as refunds,
+        sum(net_revenue) as net_revenue,
+        sum(case when order_number = 1 then net_revenue else 0 end) as new_revenue,
+        sum(case when order_number > 1 then net_revenue else 0 end) as returning_revenue
+    from orders
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        coalesce(per_period.orders, 0) as orders,
+        coalesce(per_period.new_customer_orders, 0) as new_customer_orders,
+        coalesce(per_period.orders, 0) - coalesce(per_period.new_customer_orders, 0) as returning_orders,
+        coalesce(per_period.gross_revenue, 0) as gross_revenue,
+        coalesce(per_period.refunds, 0) as refunds,
+        coalesce(per_period.net_revenue, 0) as net_revenue,
+        {{ kpi_safe_divide('per_period.net_revenue', 'per_period.orders') }} as aov,
+        coalesce(per_period.new_revenue, 0) as new_revenue,
+        coalesce(per_period.returning_revenue, 0) as returning_revenue
+    from periods
+    left join per_period
+        on per_period.period_grain = periods.period_grain
+        and per_period.period_start = periods.period_start
+
+)
+
+select * from final

@@ -1,0 +1,59 @@
+{#-
+    Support backlog per day (SPEC 7): tickets created by the end of the day and not solved by then.
+    One row per day from the first ticket to as_of. The range join (tickets x days they were open)
+    costs tickets x average days open, small next to the event tables.
+-#}
+with
+
+tickets as (
+
+    select * from {{ ref('fct_tickets') }}
+    where created_at <= {{ lifecycle_as_of() }}
+
+),
+
+days as (
+
+    {{ kpi_day_spine('(select min(created_at) from tickets)', '(' ~ lifecycle_as_of() ~ ')') }}
+
+),
+
+open_ticket_days as (
+
+    select
+        days.day,
+        tickets.ticket_id,
+        tickets.priority
+    from days
+    inner join tickets
+        on tickets.created_at < cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
+        and (
+            tickets.solved_at is null
+            or tickets.solved_at >= cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
+        )
+
+),
+
+per_day as (
+
+    select
+        day,
+        count(*) as backlog,
+        sum(case when priority in ('high', 'urgent') then 1 else 0 end) as backlog_high_urgent
+    from open_ticket_days
+    group by day
+
+),
+
+final as (
+
+    select
+        days.day,
+        coalesce(per_day.backlog, 0) as backlog,
+        coalesce(per_day.backlog_high_urgent, 0) as backlog_high_urgent
+    from days
+    left join per_day on per_day.day = days.day
+
+)
+
+select * from final

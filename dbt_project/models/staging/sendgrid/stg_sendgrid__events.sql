@@ -1,0 +1,89 @@
+{#-
+    Typed, de-duplicated SendGrid events. Incremental like the web events (append + anti-join on
+    the de-duplication key, lookback on _loaded_at). The key is (sg_event_id, event): raw keeps
+    that pair unique, and a repeated sg_event_id with another event name is a different event.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('sendgrid', 'sendgrid_events') }}
+    {% if is_incremental() %}
+    where _loaded_at > (
+        select {{ dbt.dateadd('hour', -1 * var('incremental_lookback_hours', 72), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+deduplicated as (
+
+    select distinct on (sg_event_id, lower(event)) *
+    from source
+    order by sg_event_id, lower(event), _loaded_at, _file, _line
+
+),
+
+{% if is_incremental() %}
+new_events as (
+
+    select deduplicated.*
+    from deduplicated
+    where not exists (
+        select 1
+        from {{ this }} as existing
+        where existing.sg_event_id = deduplicated.sg_event_id
+            and existing.event = lower(deduplicated.event)
+    )
+
+),
+{% else %}
+new_events as (
+
+    select * from deduplicated
+
+),
+{% endif %}
+
+renamed as (
+
+    select
+        sg_event_id,
+        lower(event) as event,
+        {{ lifecycle.normalize_email('email') }} as email,
+        lower(trim(email)) as raw_email,
+        ts as event_at,
+        sg_message_id,
+        lower(bounce_type) as bounce_type,
+        nullif(trim(marketing_campaign_id), '') as campaign_id,
+        coalesce(
+            nullif(trim(marketing_campaign_name), ''),
+            nullif(trim({{ lifecycle.json_first_text('category') }}), '')
+        ) as campaign_name,
+        url,
+        asm_group_id,
+        message,
+        _file,
+        _line,
+        _loaded_at
+
+    from new_events
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final

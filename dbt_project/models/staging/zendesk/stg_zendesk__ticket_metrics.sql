@@ -1,0 +1,36 @@
+-- Latest metrics record per ticket (calendar minutes, as SPEC 7 Support asks).
+with
+
+source as (
+
+    select * from {{ source('zendesk', 'zendesk_ticket_metrics') }}
+
+),
+
+latest_version as (
+
+    select distinct on (ticket_id) *
+    from source
+    order by ticket_id, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+
+),
+
+final as (
+
+    select
+        id as ticket_metric_id,
+        ticket_id,
+        created_at,
+        updated_at,
+        solved_at,
+        replies,
+        reply_time_calendar_minutes as first_reply_minutes,
+        first_resolution_time_calendar_minutes as first_resolution_minutes,
+        full_resolution_time_calendar_minutes as full_resolution_minutes,
+        _loaded_at
+
+    from latest_version
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- Latest version of each Zendesk user; the email links requester ids to people (SPEC 5).
+with
+
+source as (
+
+    select * from {{ source('zendesk', 'zendesk_users') }}
+
+),
+
+latest_version as (
+
+    select distinct on (id) *
+    from source
+    order by id, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+
+),
+
+final as (
+
+    select
+        id as zendesk_user_id,
+        cast(id as varchar) as zendesk_user_key,
+        {{ lifecycle.normalize_email('email') }} as email,
+        nullif(trim(name), '') as name,
+        nullif(trim(phone), '') as phone,
+        created_at,
+        updated_at,
+        _loaded_at
+
+    from latest_version
+
+)
+
+select * from final

@@ -1,0 +1,244 @@
+"""`lifecycle sync`: segments -> audiences -> destinations, with sync state (SPEC section 8).
+
+The flow only wires typed tasks; the logic lives in plain functions (`sync_destination`) that tests
+call directly. One (segment, destination) failing does not stop the others: the run finishes, records
+what each destination confirmed, and reports a partial failure (`SyncSummary.ok` is False).
+`dry_run` opens the warehouse read-only, computes the same diffs and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.activation.audiences import as_of as warehouse_as_of
+from flows.activation.audiences import compute_audiences
+from flows.activation.config import ActivationConfig, DestinationConfig, SegmentConfig, load_config
+from flows.activation.credentials import Redactor, resolve_secret
+from flows.activation.destinations import DeliveryResult
+from flows.activation.destinations.ads import ADS_COLUMNS, ads_export
+from flows.activation.destinations.file import deliver_files, file_export
+from flows.activation.destinations.http import deliver_http
+from flows.activation.state import (
+    commit_records,
+    compute_diff,
+    ensure_schema,
+    finish_run,
+    new_run_id,
+    record_dead_letters,
+    record_result,
+    start_run,
+)
+from flows.errors import LifecycleError
+from flows.settings import Settings
+from flows.warehouse import open_warehouse
+
+OK_STATUSES = {"ok", "skipped", "dry-run"}
+COLUMNS = ("segment", "destination", "status", "rows", "adds", "changes", "removes", "failures")
+
+
+@dataclass
+class SyncSummary:
+    """Per (segment, destination) outcome of one sync run."""
+
+    run_id: str
+    dry_run: bool
+    as_of: str | None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r["status"] in OK_STATUSES for r in self.results)
+
+    def summary_line(self) -> str:
+        """One line for the run summary: counts, and the first failure if any."""
+        failed = [r for r in self.results if r["status"] not in OK_STATUSES]
+        sent = sum(r["adds"] + r["changes"] + r["removes"] for r in self.results if r["status"] != "skipped")
+        line = f"{len(self.results)} segment/destination syncs, {sent} adds/changes/removes"
+        if self.dry_run:
+            line += " (dry run)"
+        if failed:
+            first = failed[0]
+            line += (
+                f"; {len(failed)} failed, first {first['segment']}/{first['destination']}: {first['error']}"
+            )
+        return line
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        return [{k: r.get(k) for k in (*COLUMNS, "type", "error")} for r in self.results]
+
+    def __str__(self) -> str:
+        head = (
+            f"sync {self.run_id}{' (dry run: nothing written)' if self.dry_run else ''}, as_of {self.as_of}"
+        )
+        table = [list(COLUMNS)] + [[str(r.get(c, "")) for c in COLUMNS] for r in self.results]
+        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+        lines = [head]
+        for n, row in enumerate(table):
+            lines.append(
+                "  ".join(
+                    v.ljust(w) if i < 3 else v.rjust(w)
+                    for i, (v, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        errors = [
+            f"  {r['segment']}/{r['destination']}: {r['error']}" for r in self.results if r.get("error")
+        ]
+        if errors:
+            lines += ["errors:", *errors]
+        lines.append("result: " + ("ok" if self.ok else "PARTIAL FAILURE (see errors and sync.dead_letters)"))
+        return "\n".join(lines)
+
+
+def build_export(
+    dest: DestinationConfig, seg: SegmentConfig, audience: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
+    """The frame a destination sends (with record_key) and its exported columns."""
+    if dest.type == "ads_audience":
+        return ads_export(audience, dest.default_country_code), list(ADS_COLUMNS)
+    return file_export(audience, seg.fields), list(seg.fields)
+
+
+def sync_destination(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    dest: DestinationConfig,
+    seg: SegmentConfig,
+    audience: pl.DataFrame,
+    *,
+    run_id: str,
+    as_of: str | None,
+    dry_run: bool,
+    logger: logging.Logger | logging.LoggerAdapter,
+    http_sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Diff one (segment, destination), deliver it, and commit what was confirmed. Plain function."""
+    export, columns = build_export(dest, seg, audience)
+    diff = compute_diff(con, dest.name, seg.name, export, columns)
+    row: dict[str, Any] = {
+        "segment": seg.name,
+        "destination": dest.name,
+        "type": dest.type,
+        **diff.counts,
+        "failures": 0,
+        "error": None,
+    }
+    if dry_run:
+        return {**row, "status": "dry-run"}
+    redact = Redactor()
+    try:
+        if dest.type == "http":
+            url = resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url")
+            token = resolve_secret(dest.token_env, dest.token_secret, f"destination {dest.name!r} token")
+            redact = Redactor(url, token)
+            if url is None:
+                where = (
+                    f"environment variable {dest.url_env}" if dest.url_env else f"secret {dest.url_secret}"
+                )
+                if dest.optional:  # nothing is sent, so nothing is counted as added or removed
+                    return {**row, "status": "skipped", "adds": 0, "changes": 0, "removes": 0}
+                raise LifecycleError(f"destination {dest.name!r}: no URL ({where} is not set)")
+            result: DeliveryResult = deliver_http(
+                dest, diff, url=url, token=token, run_id=run_id, logger=logger, sleep=http_sleep
+            )
+        else:
+            result = deliver_files(
+                settings.outbound_dir, diff, run_id=run_id, as_of=as_of, destination_type=dest.type
+            )
+    except Exception as exc:  # one destination failing must not stop the others
+        message = redact(LifecycleError.describe(exc))
+        logger.error("segment %s, destination %s failed: %s", seg.name, dest.name, message)
+        row = {**row, "status": "failed", "failures": row["rows"], "error": message}
+        record_result(con, run_id, row)
+        return row
+    row = {**row, "status": result.status, "failures": result.failures, "error": result.error}
+    con.begin()
+    try:
+        commit_records(con, run_id, dest.name, seg.name, result.upserted, result.removed_keys)
+        record_dead_letters(con, run_id, dest.name, seg.name, result.dead_letters)
+        record_result(con, run_id, row)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    logger.info(
+        "segment %s -> %s: %d rows, %d adds, %d changes, %d removes, %d failures",
+        seg.name,
+        dest.name,
+        row["rows"],
+        row["adds"],
+        row["changes"],
+        row["removes"],
+        row["failures"],
+    )
+    return row
+
+
+@task(name="compute-audiences", cache_policy=NO_CACHE)
+def compute_audiences_task(
+    settings: Settings, con: duckdb.DuckDBPyConnection, segments: list[str], config: ActivationConfig
+) -> dict[str, pl.DataFrame]:
+    return compute_audiences(settings, con, segments, config=config)
+
+
+@task(name="sync-destination", cache_policy=NO_CACHE)
+def sync_destination_task(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    dest: DestinationConfig,
+    seg: SegmentConfig,
+    audience: pl.DataFrame,
+    run_id: str,
+    as_of: str | None,
+    dry_run: bool,
+) -> dict[str, Any]:
+    return sync_destination(
+        settings,
+        con,
+        dest,
+        seg,
+        audience,
+        run_id=run_id,
+        as_of=as_of,
+        dry_run=dry_run,
+        logger=get_run_logger(),
+    )
+
+
+@flow(name="sync", validate_parameters=False)
+def sync_flow(settings: Settings, segments: list[str] | None = None, dry_run: bool = False) -> SyncSummary:
+    """Compute every selected segment and push it to its destinations (SPEC section 8)."""
+    logger = get_run_logger()
+    config = load_config(settings.segments_file)
+    selected = config.select(segments)
+    run_id = new_run_id()
+    if dry_run and not settings.warehouse_path.exists():
+        raise LifecycleError(f"no warehouse at {settings.warehouse_path}", hint="run `lifecycle run` first")
+    with open_warehouse(settings, read_only=dry_run) as con:
+        audiences = compute_audiences_task(settings, con, [s.name for s in selected], config)
+        as_of = warehouse_as_of(con)
+        summary = SyncSummary(run_id=run_id, dry_run=dry_run, as_of=as_of)
+        if not dry_run:
+            ensure_schema(con)
+            start_run(con, run_id, as_of, [s.name for s in selected])
+        for seg in selected:
+            for dest_name in seg.destinations:
+                dest = config.destinations[dest_name]
+                row = sync_destination_task.with_options(task_run_name=f"sync-{seg.name}-{dest.name}")(
+                    settings, con, dest, seg, audiences[seg.name], run_id, as_of, dry_run
+                )
+                summary.results.append(row)
+        if not dry_run:
+            finish_run(con, run_id, "ok" if summary.ok else "partial", summary.to_rows())
+    logger.info("sync %s finished: %s", run_id, "ok" if summary.ok else "partial failure")
+    return summary

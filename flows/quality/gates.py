@@ -1,0 +1,222 @@
+"""The two gates of a run: raw (after ingest) and mart (after dbt build).
+
+A gate measures (DuckDB), judges (Great Expectations), records (schema `quality`, Data Docs) and returns
+a GateResult. It never raises on bad data: the pipeline decides, raising GateFailed when `.passed` is
+False so publish and sync never run and the last published marts and audience files stay. A suite whose
+tables are missing or whose query breaks fails closed with an `error` finding naming the cause.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from flows.errors import LifecycleError
+from flows.quality import generated, gx_validation, store
+from flows.quality.config import (
+    QualityConfigError,
+    SuiteSpec,
+    load_suites,
+    load_thresholds,
+    render_message,
+    render_sql,
+)
+from flows.quality.results import Finding, GateResult, SuiteResult
+from flows.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings
+from flows.warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
+
+LATEST_LOAD_MACRO = """
+create or replace temp macro latest_load(src) as table
+    with manifest as (
+        select * from raw.load_manifest where source = src
+    ),
+    newest as (
+        select max(loaded_at) as newest_at from manifest
+    ),
+    latest as (
+        select manifest.*
+        from manifest, newest
+        where manifest.loaded_at
+            >= newest.newest_at - to_minutes(cast(${latest_load_window_minutes} as integer))
+    )
+    select
+        count(*) as files,
+        coalesce(sum(rows_in), 0) as rows_in,
+        coalesce(sum(rejects), 0) as rejects,
+        sum(rejects) / nullif(sum(rows_in), 0) as reject_rate,
+        max(loaded_at) as loaded_at,
+    from latest
+"""
+
+
+def quality_dir(settings: Settings) -> Path:
+    return settings.root / "quality"
+
+
+def run_parameters(thresholds: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Thresholds plus the per-run values suites use (the sane window for timestamps)."""
+    cutoff = (now + timedelta(days=float(thresholds["future_tolerance_days"]))).replace(
+        second=0, microsecond=0
+    )
+    start = datetime.fromisoformat(str(thresholds["min_event_date"]))
+    return {
+        **thresholds,
+        "future_cutoff": cutoff,
+        "min_event_ts": start,
+        "blocked_identity_values": [str(v).lower() for v in dbt_vars().get("blocked_identity_values", [])],
+    }
+
+
+def dbt_vars() -> dict[str, Any]:
+    """dbt vars shared with the models (one definition of e.g. identity placeholders)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return project.get("vars") or {}
+
+
+def _missing(con: duckdb.DuckDBPyConnection, spec: SuiteSpec) -> list[str]:
+    return [r for r in spec.requires if not generated.relation_exists(con, r)]
+
+
+def _query_metrics(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, params: dict[str, Any]) -> dict[str, Any]:
+    sql = render_sql(spec.metrics_sql or "", params, f"suite {spec.name}")
+    rel = con.sql(sql)
+    rows = rel.fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"metrics_sql returned {len(rows)} rows, expected 1")
+    return dict(zip(rel.columns, rows[0], strict=True))
+
+
+def _fail_suite(spec: SuiteSpec, check: str, severity: str, message: str) -> SuiteResult:
+    return SuiteResult(
+        spec.stage, spec.name, [Finding(spec.stage, spec.name, check, severity, False, message)]
+    )
+
+
+def _evaluate(
+    context: Any, spec: SuiteSpec, metrics: dict[str, Any], params: dict[str, Any], run_id: str
+) -> SuiteResult:
+    started = time.perf_counter()
+    values = {**params, **metrics}
+    messages = {c.name: render_message(c.message, values) for c in spec.checks}
+    findings = gx_validation.validate_metrics(context, spec, metrics, messages, run_id)
+    return SuiteResult(spec.stage, spec.name, findings, seconds=time.perf_counter() - started)
+
+
+def _yaml_suites(
+    con: duckdb.DuckDBPyConnection, specs: list[SuiteSpec], params: dict[str, Any]
+) -> tuple[list[tuple[SuiteSpec, dict[str, Any]]], list[SuiteResult]]:
+    """Metrics of every YAML suite; suites that cannot be measured become failed results right away."""
+    measured, failed = [], []
+    for spec in specs:
+        missing = _missing(con, spec)
+        if missing:
+            failed.append(
+                _fail_suite(
+                    spec,
+                    "tables_exist",
+                    spec.missing_severity,
+                    f"{', '.join(missing)} missing; run `lifecycle ingest` and `lifecycle build` first",
+                )
+            )
+            continue
+        try:
+            measured.append((spec, _query_metrics(con, spec, params)))
+        except (duckdb.Error, ValueError, QualityConfigError) as exc:
+            first = (str(exc).splitlines() or [repr(exc)])[0]
+            failed.append(_fail_suite(spec, "measurable", "error", f"metrics query failed: {first}"))
+    return measured, failed
+
+
+def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
+    started_at = generated.now_utc()
+    run_id = f"{stage}-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    thresholds = load_thresholds(expectations_dir)
+    params = run_parameters(thresholds, datetime.now(UTC).replace(tzinfo=None))
+    specs = load_suites(stage, thresholds, expectations_dir)
+
+    extra: list[tuple[SuiteSpec, dict[str, Any]]] = []
+    if stage == "raw" and thresholds.get("check_source_freshness", True):
+        # dbt opens the warehouse itself: run it before this gate holds a connection.
+        extra.append(generated.freshness_suite(settings))
+    if stage == "mart" and (dbt_tests := generated.dbt_tests_suite(settings)) is not None:
+        extra.append(dbt_tests)
+
+    context = gx_validation.gx_context(quality_dir(settings))
+    result = GateResult(stage=stage, run_ids=[run_id])
+    with open_warehouse(settings) as con:
+        store.ensure_schema(con)
+        con.execute(render_sql(LATEST_LOAD_MACRO, params, "latest_load macro"))
+        measured, failed = _yaml_suites(con, specs, params)
+        result.suite_results += failed
+        counts: dict[str, int] | None = None
+        if stage == "mart":
+            counts = generated.table_counts(con)
+            previous = store.previous_passing_counts(con)
+            builders = {
+                "mart_rates": lambda: generated.rates_suite(con, thresholds),
+                "mart_row_counts": lambda: generated.row_counts_suite(counts, previous, thresholds),
+                "mart_audiences": lambda: generated.audiences_suite(settings, con),
+            }
+            for name, build in builders.items():
+                try:
+                    measured.append(build())
+                except (duckdb.Error, LifecycleError) as exc:  # fail closed, naming the cause
+                    first = (str(exc).splitlines() or [repr(exc)])[0]
+                    spec = SuiteSpec(name=name, stage=stage, description="", checks=[])
+                    result.suite_results.append(_fail_suite(spec, "measurable", "error", f"failed: {first}"))
+        for spec, metrics in [*measured, *extra]:
+            if spec.checks:
+                result.suite_results.append(_evaluate(context, spec, metrics, params, run_id))
+        try:
+            result.data_docs_path = gx_validation.build_data_docs(
+                context, quality_dir(settings), run_id, [s.suite for s in result.suite_results]
+            )
+        except Exception as exc:  # docs are a report, not a gate: never block a run on rendering
+            log.warning("GX Data Docs not built: %s", exc)
+        store.record_run(con, run_id, result, started_at, generated.now_utc(), counts)
+    _log(result)
+    return result
+
+
+def _log(result: GateResult) -> None:
+    try:
+        from prefect import get_run_logger
+
+        logger: Any = get_run_logger()
+    except Exception:  # outside a flow run
+        logger = log
+    for f in result.failures:
+        logger.error("quality %s", f)
+    for f in result.warnings:
+        logger.warning("quality %s", f)
+    logger.info(result.summary_line())
+
+
+def run_raw_gate(settings: Settings) -> GateResult:
+    """Raw suites (expectations/raw_*.yml) plus dbt source freshness, on the ingested raw tables."""
+    return _run_gate(settings, "raw")
+
+
+def run_mart_gate(settings: Settings) -> GateResult:
+    """Mart suites (expectations/mart_*.yml), rates, row counts, audiences and dbt test results."""
+    return _run_gate(settings, "mart")
+
+
+def run_gates(settings: Settings, stage: str = "all") -> GateResult:
+    """`raw`, `mart` or `all` (both, combined into one verdict)."""
+    if stage == "raw":
+        return run_raw_gate(settings)
+    if stage == "mart":
+        return run_mart_gate(settings)
+    if stage != "all":
+        raise ValueError(f"unknown gate stage {stage!r}: use raw, mart or all")
+    return GateResult.combine("all", [run_raw_gate(settings), run_mart_gate(settings)])

@@ -1,0 +1,363 @@
+"""Suites whose checks depend on what exists at run time, so they cannot be static YAML.
+
+- `mart_rates`: every rate column in schema `marts` (found by name) lies in [0, 1];
+- `mart_row_counts`: no mart shrinks more than `row_count_max_shrink` since the last passing run;
+- `mart_audiences`: each segment audience has one row per person and address and no suppressed email;
+- `dbt_tests`: the last dbt build's test results (dbt tests cover model logic; both feed one gate);
+- `raw_freshness`: `dbt source freshness` (stale sources warn, never fail).
+
+Each builder returns a SuiteSpec plus its metrics row, validated by GX like the YAML suites.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from flows.errors import LifecycleError
+from flows.quality.config import CheckSpec, SuiteSpec
+from flows.settings import Settings
+from flows.warehouse import fetch_all
+
+log = logging.getLogger(__name__)
+
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT", "TINYINT")
+SUPPRESSIONS = "intermediate.int_email_suppressions"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, _, table = relation.partition(".")
+    rows = fetch_all(
+        con,
+        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    )
+    return bool(rows)
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = fetch_all(
+        con,
+        "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
+    )
+    return [r[0] for r in rows]
+
+
+def rates_suite(con: duckdb.DuckDBPyConnection, thresholds: Mapping[str, Any]) -> tuple[SuiteSpec, dict]:
+    rows = fetch_all(
+        con,
+        """
+        select table_name, column_name
+        from information_schema.columns
+        where table_schema = 'marts'
+          and regexp_matches(column_name, ?)
+          and (data_type in ? or data_type like 'DECIMAL%')
+        order by table_name, column_name
+        """,
+        [thresholds["rate_column_regex"], list(NUMERIC_TYPES)],
+    )
+    checks: list[CheckSpec] = []
+    selects: list[str] = []
+    for table, column in rows:
+        metric = f"{_safe(table)}__{_safe(column)}"
+        col = _ident(column)
+        selects.append(
+            f"(select count_if({col} < 0 or {col} > 1) from marts.{_ident(table)}) as {metric}, "
+            f"(select count(*) from marts.{_ident(table)}) as {metric}__rows, "
+            f"(select min({col}) from marts.{_ident(table)}) as {metric}__min, "
+            f"(select max({col}) from marts.{_ident(table)}) as {metric}__max"
+        )
+        checks.append(
+            CheckSpec(
+                name=f"{table}.{column}_in_0_1",
+                metric=metric,
+                severity="error",
+                max=0,
+                message=(
+                    f"{{{metric}:,}} of {{{metric}__rows:,}} rows of marts.{table}.{column} lie outside "
+                    f"[0, 1] (min {{{metric}__min}}, max {{{metric}__max}})"
+                ),
+            )
+        )
+    metrics = dict(zip(_columns_of(con, selects), _row_of(con, selects), strict=True)) if selects else {}
+    spec = SuiteSpec(
+        name="mart_rates",
+        stage="mart",
+        description="Every rate column in schema marts (by name) lies in [0, 1]; NULL rates are allowed.",
+        checks=checks,
+    )
+    return spec, metrics
+
+
+def _row_of(con: duckdb.DuckDBPyConnection, selects: list[str]) -> tuple:
+    return fetch_all(con, "select " + ", ".join(selects))[0]
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, selects: list[str]) -> list[str]:
+    rel = con.sql("select " + ", ".join(selects) + " limit 0")
+    return list(rel.columns)
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = mart_tables(con)
+    if not tables:
+        return {}
+    union = " union all ".join(f"select '{t}' as name, count(*) as n from marts.{_ident(t)}" for t in tables)
+    return {f"marts.{name}": int(n) for name, n in fetch_all(con, union)}
+
+
+def row_counts_suite(
+    counts: dict[str, int], previous: dict[str, int], thresholds: Mapping[str, Any]
+) -> tuple[SuiteSpec, dict]:
+    """Shrink = 1 - now / previous passing count; a dropped table counts as shrunk to nothing."""
+    min_previous = int(thresholds["row_count_min_previous"])
+    max_shrink = float(thresholds["row_count_max_shrink"])
+    checks, metrics = [], {}
+    for table, before in sorted(previous.items()):
+        if before < min_previous:
+            continue
+        now = counts.get(table, 0)
+        metric = _safe(table)
+        metrics[metric] = 1 - now / before
+        metrics[f"{metric}__now"] = now
+        metrics[f"{metric}__before"] = before
+        checks.append(
+            CheckSpec(
+                name=f"{table.removeprefix('marts.')}_not_collapsed",
+                metric=metric,
+                severity="error",
+                max=max_shrink,
+                message=(
+                    f"{table} has {{{metric}__now:,}} rows, {{{metric}__before:,}} in the last passing run "
+                    f"({{{metric}:.0%}} fewer; at most {max_shrink:.0%} allowed)"
+                ),
+            )
+        )
+    spec = SuiteSpec(
+        name="mart_row_counts",
+        stage="mart",
+        description="Marts do not collapse run-over-run against the last passing mart gate.",
+        checks=checks,
+    )
+    return spec, metrics
+
+
+def _unavailable(name: str, stage: str, description: str, reason: str) -> tuple[SuiteSpec, dict]:
+    check = CheckSpec(name="checked", metric="unchecked", severity="warn", max=0, message=reason)
+    return SuiteSpec(name=name, stage=stage, description=description, checks=[check]), {"unchecked": 1}
+
+
+def audiences_suite(settings: Settings, con: duckdb.DuckDBPyConnection) -> tuple[SuiteSpec, dict]:
+    """Re-checks what activation is about to send, independently of how activation filtered it."""
+    description = "Audience lists: one row per person and per address, no suppressed email."
+    try:
+        audiences_module = importlib.import_module("flows.activation.audiences")
+    except ImportError as exc:
+        return _unavailable(
+            "mart_audiences",
+            "mart",
+            description,
+            f"audiences not checked: flows.activation.audiences ({exc})",
+        )
+    try:
+        audiences = audiences_module.compute_audiences(settings, con)
+    except (LifecycleError, duckdb.Error) as exc:
+        check = CheckSpec(
+            name="computable",
+            metric="failed",
+            severity="error",
+            max=0,
+            message=f"audiences cannot be computed: {str(exc).splitlines()[0] if str(exc) else exc!r}",
+        )
+        return SuiteSpec("mart_audiences", "mart", description, [check]), {"failed": 1}
+    has_suppressions = relation_exists(con, SUPPRESSIONS)
+    checks: list[CheckSpec] = []
+    metrics: dict[str, Any] = {}
+    for segment, frame in sorted(audiences.items()):
+        metric = _safe(segment)
+        name = f"audience_{metric}"
+        con.register(name, frame)
+        try:
+            cols = set(frame.columns)
+            person = "a.person_id" if "person_id" in cols else "null"
+            email = "lower(trim(a.email))" if "email" in cols else "null"
+            suppressed = (
+                f"(select count(distinct {email}) from {name} as a join {SUPPRESSIONS} as s "
+                f"on lower(trim(s.email)) = {email})"
+                if has_suppressions and "email" in cols
+                else "null"
+            )
+            row = fetch_all(
+                con,
+                f"""
+                select
+                    count(*),
+                    count({person}) - count(distinct {person}),
+                    count({email}) - count(distinct {email}),
+                    {suppressed}
+                from {name} as a
+                """,
+            )[0]
+        finally:
+            con.unregister(name)
+        rows, dup_persons, dup_emails, n_suppressed = row
+        metrics |= {
+            f"{metric}__rows": rows,
+            f"{metric}__duplicates": (dup_persons or 0) + (dup_emails or 0),
+            f"{metric}__duplicate_persons": dup_persons,
+            f"{metric}__duplicate_emails": dup_emails,
+            f"{metric}__suppressed": n_suppressed,
+        }
+        checks += [
+            CheckSpec(
+                name=f"{segment}.no_duplicates",
+                metric=f"{metric}__duplicates",
+                severity="error",
+                max=0,
+                message=(
+                    f"segment {segment}: {{{metric}__duplicate_persons:,}} repeated person_ids and "
+                    f"{{{metric}__duplicate_emails:,}} repeated emails in {{{metric}__rows:,}} rows"
+                ),
+            ),
+            CheckSpec(
+                name=f"{segment}.no_suppressed_emails",
+                metric=f"{metric}__suppressed",
+                severity="error",
+                max=0,
+                message=(
+                    f"segment {segment}: {{{metric}__suppressed:,}} suppressed addresses "
+                    f"(in {SUPPRESSIONS}) in {{{metric}__rows:,}} rows"
+                ),
+            ),
+        ]
+    if not has_suppressions:
+        metrics["suppressions_missing"] = 1
+        checks.append(
+            CheckSpec(
+                name="suppressions_available",
+                metric="suppressions_missing",
+                severity="warn",
+                max=0,
+                message=f"{SUPPRESSIONS} does not exist: suppressed addresses not checked",
+            )
+        )
+    return SuiteSpec("mart_audiences", "mart", description, checks), metrics
+
+
+def dbt_tests_suite(settings: Settings) -> tuple[SuiteSpec, dict] | None:
+    """The latest dbt build/test results from DIR/dbt_target/run_results.json, if there are any."""
+    path = settings.dbt_target_dir / "run_results.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (data.get("args") or {}).get("which") not in ("build", "test"):
+        return None
+    failed, warned = [], []
+    for r in data.get("results", []):
+        uid = r.get("unique_id", "")
+        status = r.get("status")
+        if status in ("fail", "error", "runtime error"):
+            failed.append(_node_name(uid))
+        elif status == "warn":
+            warned.append(_node_name(uid))
+    generated = (data.get("metadata") or {}).get("generated_at", "?")
+    metrics = {
+        "failed": len(failed),
+        "warned": len(warned),
+        "failed_names": ", ".join(failed[:5]),
+        "warned_names": ", ".join(warned[:5]),
+    }
+    checks = [
+        CheckSpec(
+            name="tests_pass",
+            metric="failed",
+            severity="error",
+            max=0,
+            message=f"{{failed}} dbt nodes failed in the build of {generated}: {{failed_names}}",
+        ),
+        CheckSpec(
+            name="tests_without_warnings",
+            metric="warned",
+            severity="warn",
+            max=0,
+            message=f"{{warned}} dbt tests warned in the build of {generated}: {{warned_names}}",
+        ),
+    ]
+    spec = SuiteSpec(
+        name="dbt_tests",
+        stage="mart",
+        description="dbt tests (model logic) of the latest dbt build.",
+        checks=checks,
+    )
+    return spec, metrics
+
+
+def _node_name(unique_id: str) -> str:
+    """`test.lifecycle.unique_x.3f2a` -> `unique_x`; `model.lifecycle.dim_persons` -> `dim_persons`."""
+    parts = unique_id.split(".")
+    return parts[2] if parts[0] == "test" and len(parts) >= 3 else parts[-1]
+
+
+def freshness_suite(settings: Settings) -> tuple[SuiteSpec, dict]:
+    """Runs `dbt source freshness`; a stale or unmeasurable source only warns (data may just be quiet)."""
+    from flows.transform.dbt import run_dbt
+
+    description = "dbt source freshness of the raw sources (loaded_at_field + freshness in the sources yml)."
+    sources_json = settings.dbt_target_dir / "sources.json"
+    sources_json.unlink(missing_ok=True)
+    error: str | None = None
+    try:
+        run_dbt(settings, ["source", "freshness"])
+    except LifecycleError as exc:  # stale sources at error_after make dbt "fail": still just a warning
+        error = str(exc)
+    try:
+        results = json.loads(sources_json.read_text()).get("results", [])
+    except (OSError, ValueError):
+        first = (error or "no sources.json written").splitlines()[0]
+        return _unavailable("raw_freshness", "raw", description, f"source freshness not checked: {first}")
+    stale = [
+        f"{r['unique_id'].split('.', 2)[-1]} ({r.get('status')}, "
+        f"{_age(r.get('max_loaded_at_time_ago_in_s'))})"
+        for r in results
+        if r.get("status") != "pass"
+    ]
+    metrics = {"stale": len(stale), "sources": len(results), "stale_names": ", ".join(stale[:6])}
+    check = CheckSpec(
+        name="sources_fresh",
+        metric="stale",
+        severity="warn",
+        max=0,
+        message="{stale} of {sources} sources are stale: {stale_names}",
+    )
+    return SuiteSpec("raw_freshness", "raw", description, [check]), metrics
+
+
+def _age(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "no data"
+    return (
+        f"last load {seconds / 3600:.0f} h ago"
+        if seconds < 172800
+        else f"last load {seconds / 86400:.0f} d ago"
+    )
+
+
+def now_utc() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,171 @@
+"""Great Expectations: turns a suite's metrics row into a stored validation result and Data Docs.
+
+Why one row of metrics instead of the tables themselves: pulling a 10-million-row table into pandas
+costs far more than the dbt build, and GX's SQL path over duckdb-engine returns empty results. DuckDB
+computes every measure in one set-based pass; GX validates the small frame, records the result with
+the expectation, its bounds and its severity, and renders Data Docs. See DECISIONS.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flows.quality.config import CheckSpec, SuiteSpec
+from flows.quality.results import Finding
+
+DATASOURCE = "lifecycle_quality"
+DOCS_SITE = "lifecycle"
+KEEP_RESULTS_PER_SUITE = 20
+_SEVERITY = {"error": "critical", "warn": "warning"}
+
+_contexts: dict[Path, Any] = {}
+_lock = threading.Lock()
+
+
+def gx_context(quality_dir: Path) -> Any:
+    """A file context under DIR/quality/gx, created once per process (creation and import are slow)."""
+    quality_dir = quality_dir.resolve()
+    with _lock:
+        if quality_dir in _contexts:
+            return _contexts[quality_dir]
+        import great_expectations as gx
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        quality_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(quality_dir))
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        docs_dir = quality_dir / "data_docs"
+        sites = context.variables.data_docs_sites or {}
+        wanted = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+        if set(sites) != {DOCS_SITE} or sites[DOCS_SITE] != wanted:
+            context.variables.data_docs_sites = {DOCS_SITE: wanted}
+            context.variables.save()
+        _contexts[quality_dir] = context
+        return context
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _expectation(check: CheckSpec) -> Any:
+    import great_expectations.expectations as gxe
+
+    return gxe.ExpectColumnValuesToBeBetween(
+        column=check.metric,
+        min_value=check.min,
+        max_value=check.max,
+        severity=_SEVERITY[check.severity],
+        description=check.description or check.name.replace("_", " "),
+        meta={"check": check.name, "severity": check.severity},
+    )
+
+
+def validate_metrics(
+    context: Any, spec: SuiteSpec, metrics: dict[str, Any], messages: dict[str, str], run_name: str
+) -> list[Finding]:
+    """Validate one metrics row with GX; the stored result feeds Data Docs, the findings feed the gate."""
+    import great_expectations as gx
+    import pandas as pd
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    checks = [c for c in spec.checks if c.metric in metrics]
+    findings = [
+        Finding(
+            spec.stage, spec.name, c.name, "error", False, f"metric {c.metric!r} not produced by the suite"
+        )
+        for c in spec.checks
+        if c.metric not in metrics
+    ]
+    if not checks:
+        return findings
+    frame = pd.DataFrame([{c.metric: _plain(metrics[c.metric]) for c in checks}])
+    frame = frame.astype({c.metric: "float64" for c in checks if _is_number_or_none(metrics[c.metric])})
+
+    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+    try:
+        asset = datasource.get_asset(spec.name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(spec.name)
+    try:
+        batch_definition = asset.get_batch_definition("metrics")
+    except (KeyError, LookupError):
+        batch_definition = asset.add_batch_definition_whole_dataframe("metrics")
+
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=spec.name,
+            expectations=[_expectation(c) for c in checks],
+            meta={"stage": spec.stage, "description": spec.description},
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite)
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+    )
+    by_name = {r.expectation_config.meta["check"]: r for r in result.results}
+    for check in checks:
+        gx_result = by_name.get(check.name)
+        success = bool(gx_result.success) if gx_result is not None else False
+        findings.append(
+            Finding(
+                stage=spec.stage,
+                suite=spec.name,
+                check=check.name,
+                severity=check.severity,
+                success=success,
+                message=messages.get(check.name, "") if not success else "ok",
+                observed=_plain(metrics[check.metric]),
+                min_value=check.min,
+                max_value=check.max,
+            )
+        )
+    return findings
+
+
+def _is_number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float | Decimal) and not isinstance(value, bool))
+
+
+def prune_results(context: Any, docs_dir: Path, keep: int = KEEP_RESULTS_PER_SUITE) -> None:
+    """Keep the newest `keep` results per suite (and their rendered pages) so the store stays bounded."""
+    import shutil
+
+    store = context.validation_results_store
+    by_suite: dict[str, list[Any]] = {}
+    for key in store.list_keys():
+        by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
+    for suite, keys in by_suite.items():
+        keys.sort(key=lambda k: str(k.run_id.run_time), reverse=True)
+        for old in keys[keep:]:
+            store.remove_key(old)
+            shutil.rmtree(docs_dir / "validations" / suite / str(old.run_id.run_name), ignore_errors=True)
+
+
+def build_data_docs(context: Any, quality_dir: Path, run_name: str, suites: list[str]) -> Path:
+    """Render only this run's results and suites (incremental), then the index of all kept runs."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    docs_dir = quality_dir.resolve() / "data_docs"
+    prune_results(context, docs_dir)
+    resources: list[Any] = [
+        k for k in context.validation_results_store.list_keys() if str(k.run_id.run_name) == run_name
+    ]
+    resources += [ExpectationSuiteIdentifier(name=name) for name in suites]
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=resources)
+    return docs_dir / "index.html"

@@ -1,0 +1,88 @@
+"""Prefect wiring for ingest: one task per source, one flow for `lifecycle ingest`.
+
+Thin on purpose: all logic lives in plain functions (`ingest.py`, `zendesk_api.py`) that tests
+call directly. Sources run as concurrent tasks in this one process, each on its own DuckDB
+connection to the one database instance (DuckDB allows concurrent appending transactions; every
+file still commits alone). Connections are opened one at a time because opening one applies
+schema.sql, and concurrent DDL on one catalog would conflict.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows.settings import Settings
+from flows.sources.ingest import SOURCES, ingest_files
+from flows.sources.summary import IngestSummary, SourceSummary
+from flows.warehouse import connect
+
+_CONNECT_LOCK = threading.Lock()
+
+
+def _connect(settings: Settings):
+    with _CONNECT_LOCK:
+        return connect(settings)
+
+
+@task(name="ingest-source", cache_policy=NONE, task_run_name="ingest-{source}")
+def ingest_source_task(settings: Settings, source: str) -> SourceSummary:
+    con = _connect(settings)
+    try:
+        summary = ingest_files(con, settings, source)
+    finally:
+        con.close()
+    get_run_logger().info(
+        "%s: %d files, %d rows, %d duplicates, %d rejects",
+        source,
+        summary.files,
+        summary.rows,
+        summary.duplicates,
+        summary.rejects,
+    )
+    return summary
+
+
+@task(name="ingest-zendesk-api", cache_policy=NONE, retries=1, retry_delay_seconds=5)
+def ingest_zendesk_api_task(settings: Settings) -> SourceSummary:
+    """Retried once as a whole: pages already committed are not fetched again (stored cursor)."""
+    from flows.sources.zendesk_api import ingest_api
+
+    con = _connect(settings)
+    try:
+        summary = ingest_api(settings, con)
+    finally:
+        con.close()
+    get_run_logger().info("zendesk api: %d pages, %d rows", summary.files, summary.rows)
+    return summary
+
+
+@flow(name="ingest", log_prints=False)
+def ingest_flow(settings: Settings, source: str = "all", api: bool = False) -> IngestSummary:
+    """Load new raw files (and, with api=True, Zendesk API pages) into raw.*."""
+    sources = list(SOURCES) if source == "all" else [source]
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        from flows.errors import LifecycleError
+
+        raise LifecycleError(f"unknown source {unknown[0]!r}", hint=f"use one of {', '.join(SOURCES)} or all")
+    _connect(settings).close()  # apply schema.sql once, before tasks open their own connections
+    futures = {s: ingest_source_task.submit(settings, s) for s in sources}
+    # After the ticket files: both write raw.zendesk_*, and the (id, updated_at) de-dup of two
+    # concurrent transactions could not see each other's rows.
+    api_future = (
+        ingest_zendesk_api_task.submit(settings, wait_for=[futures["tickets"]])
+        if api and "tickets" in sources
+        else None
+    )
+    summary = IngestSummary()
+    for fut in futures.values():
+        summary.add(fut.result())
+    if api_future is not None:
+        api_summary = api_future.result()
+        tickets = summary.sources["tickets"]
+        for r in api_summary.results:
+            tickets.add(r)
+    return summary

@@ -1,0 +1,239 @@
+"""Plain-function ingest: find new raw files, decide per file what to load, load each file in its
+own transaction. The Prefect flows in `flows.sources.flows` only wire these.
+
+Change detection costs a `stat` per file: a file whose (size, mtime) match its manifest row is
+skipped without being opened. Only candidates are hashed. A file that grew with an unchanged
+prefix loads only its new tail; a file whose loaded content changed is quarantined once
+(DECISIONS.md "Ingest: changed files").
+
+Run as `python -m flows.sources.ingest --data-dir DIR [source]` (used by the kill -9 test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from flows.settings import Settings
+from flows.sources import records
+from flows.sources.loader import Planned, commit_changed, commit_load, drop_temp, parse
+from flows.sources.specs import SPECS, SourceSpec
+from flows.sources.summary import FileResult, IngestSummary, SourceSummary
+from flows.warehouse import connect
+
+SOURCES = tuple(SPECS)
+_HASH_CHUNK = 1 << 23
+
+
+@dataclass
+class _Prior:
+    size: int
+    content_hash: str
+    mtime_ns: int | None
+    last_line: int | None
+    status: str | None
+
+
+def utc_now() -> datetime:
+    """Naive UTC, the warehouse's timestamp convention."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def discover(raw_dir: Path, spec: SourceSpec) -> list[Path]:
+    """Files of a source, recursively, in a stable order (path order = load order)."""
+    base = raw_dir / spec.subdir
+    if not base.is_dir():
+        return []
+    found: set[Path] = set()
+    for pattern in spec.patterns:
+        found.update(p for p in base.rglob(pattern) if p.is_file() and not p.name.startswith("."))
+    return sorted(found)
+
+
+def file_hash(path: Path, size: int, prefix: int | None = None) -> tuple[str, str | None]:
+    """sha256 of the first `size` bytes, and of the first `prefix` bytes on the way (one read)."""
+    h = hashlib.sha256()
+    prefix_digest: str | None = None
+    done = 0
+    with path.open("rb") as fh:
+        while done < size:
+            want = min(_HASH_CHUNK, size - done)
+            if prefix is not None and prefix_digest is None and done + want >= prefix:
+                want = prefix - done
+            chunk = fh.read(want)
+            if not chunk:
+                break
+            h.update(chunk)
+            done += len(chunk)
+            if prefix is not None and prefix_digest is None and done == prefix:
+                prefix_digest = h.hexdigest()
+    return h.hexdigest(), prefix_digest
+
+
+def _priors(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, _Prior]:
+    rows = con.execute(
+        """
+        select path, size_bytes, content_hash, mtime_ns, last_line, status
+        from raw.load_manifest where source = ?
+        qualify row_number() over (partition by path order by loaded_at desc, size_bytes desc) = 1
+        """,
+        [source],
+    ).fetchall()
+    return {r[0]: _Prior(*r[1:]) for r in rows}
+
+
+def _plan(path: Path, rel: str, prior: _Prior | None) -> tuple[str, Planned | None, str | None]:
+    """Decide what to do with one file: ('skip'|'load'|'changed'|'touch', plan, reason)."""
+    st = path.stat()
+    if prior is not None and st.st_size == prior.size and st.st_mtime_ns == prior.mtime_ns:
+        return "skip", None, None
+    size = st.st_size if records.is_document(path) else records._complete_size(path)
+    if prior is None:
+        digest, _ = file_hash(path, size)
+        return "load", Planned(rel, size, st.st_mtime_ns, digest), None
+    if size == prior.size:
+        digest, _ = file_hash(path, size)
+        if digest == prior.content_hash:
+            return "touch", Planned(rel, size, st.st_mtime_ns, digest), None
+        reason = "file changed after load: same size, different content; not reloaded"
+        return "changed", Planned(rel, size, st.st_mtime_ns, digest, status="changed"), reason
+    if size > prior.size and prior.status != "changed":
+        digest, prefix_digest = file_hash(path, size, prefix=prior.size)
+        if prefix_digest == prior.content_hash:
+            plan = Planned(rel, size, st.st_mtime_ns, digest, (prior.last_line or 0) + 1, "appended")
+            return "load", plan, None
+    else:
+        digest, _ = file_hash(path, size)
+    if prior.status == "changed" and digest == prior.content_hash:
+        return "touch", Planned(rel, size, st.st_mtime_ns, digest), None
+    reason = (
+        f"file changed after load: {prior.size} -> {size} bytes and the loaded content differs; "
+        "not reloaded (add changed data as a new file)"
+    )
+    return "changed", Planned(rel, size, st.st_mtime_ns, digest, status="changed"), reason
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> SourceSummary:
+    """Load every new or grown file of one source through `con` (one transaction per file)."""
+    spec = SPECS[source]
+    summary = SourceSummary(source)
+    raw_dir = settings.raw_dir
+    con.execute("set TimeZone = 'UTC'")
+    # Many per-file commits: checkpoint seldom (the WAL is durable) and once at the end, instead
+    # of rewriting the same partly filled row groups after every file.
+    con.execute("set checkpoint_threshold = '1GB'")
+    priors = _priors(con, source)
+    # Scratch copies of a run that was killed: only one ingest of a source runs at a time.
+    for stale in settings.root.glob(f".ingest-{source}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".ingest-{source}-", dir=settings.root))
+    try:
+        for path in discover(raw_dir, spec):
+            rel = path.relative_to(raw_dir).as_posix()
+            action, plan, reason = _plan(path, rel, priors.get(rel))
+            if action == "skip":
+                summary.skipped_files += 1
+                continue
+            assert plan is not None
+            if action == "touch":
+                # Same bytes, new mtime: remember the mtime so the next run does not hash again.
+                con.execute(
+                    "update raw.load_manifest set mtime_ns = ? where source = ? and path = ? "
+                    "and content_hash = ?",
+                    [plan.mtime_ns, source, rel, plan.content_hash],
+                )
+                summary.skipped_files += 1
+                continue
+            if action == "changed":
+                summary.add(commit_changed(con, spec, plan, utc_now(), reason or "file changed"))
+                continue
+            result = load_one(con, spec, path, plan, tmp_dir)
+            if result is not None:
+                summary.add(result)
+    finally:
+        records.drop_records(con)
+        drop_temp(con, spec)
+        con.execute("reset checkpoint_threshold")
+        if summary.files:
+            with contextlib.suppress(duckdb.Error):  # skipped if other transactions are running
+                con.execute("checkpoint")
+        for table in ("_csv", "_dupkeys", "_seen", "_doc", "_bad", "_csv_good"):
+            con.execute(f"drop table if exists {table}")
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return summary
+
+
+def load_one(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, plan: Planned, tmp_dir: Path
+) -> FileResult | None:
+    """Stage, parse (re-staging the slow way if the strict read fails) and commit one file."""
+    if spec.csv_columns:
+        staged = records.stage_csv(con, path, spec.csv_columns)
+    else:
+        staged = records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
+    try:
+        parsed = parse(con, spec, plan.first_line, staged.lazy)
+    except records.READ_ERRORS:
+        if not staged.lazy:
+            raise
+        staged = records.restage_slow(con, staged, tmp_dir)
+        parsed = parse(con, spec, plan.first_line, lazy=False)
+    if plan.status == "appended" and parsed.rows_in == 0:
+        return None  # grew only by an incomplete line; the next run picks it up
+    if staged.complete_size:
+        plan.size = staged.complete_size
+    return commit_load(con, spec, plan, parsed, utc_now())
+
+
+def ingest_source(settings: Settings, source: str) -> SourceSummary:
+    """Load new files of one source (web|email|tickets|spend|erasure)."""
+    if source not in SPECS:
+        from flows.errors import LifecycleError
+
+        raise LifecycleError(f"unknown source {source!r}", hint=f"use one of {', '.join(SOURCES)}")
+    con = connect(settings)
+    try:
+        return ingest_files(con, settings, source)
+    finally:
+        con.close()
+
+
+def ingest_all(settings: Settings) -> IngestSummary:
+    """Every file source, sequentially on one connection (see DECISIONS.md on concurrency)."""
+    summary = IngestSummary()
+    con = connect(settings)
+    try:
+        for source in SOURCES:
+            summary.add(ingest_files(con, settings, source))
+    finally:
+        con.close()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="ingest raw files without Prefect")
+    parser.add_argument("source", nargs="?", default="all", choices=(*SOURCES, "all"))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("LIFECYCLE_DATA_DIR", "data")))
+    args = parser.parse_args(argv)
+    settings = Settings(data_dir=args.data_dir)
+    if args.source == "all":
+        print(ingest_all(settings))
+    else:
+        summary = IngestSummary()
+        summary.add(ingest_source(settings, args.source))
+        print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Turn one raw file into the temp table `_records(line_no, line, entity, pre_reason)`.
+
+Every loader works on that one shape, so web, email and tickets share the same validation,
+de-duplication and accounting code, whatever the file layout:
+
+- JSONL (plain or .gz) is read by DuckDB's CSV reader as one VARCHAR column per line (no quoting,
+  a delimiter that never occurs), so DuckDB decompresses and splits natively and in parallel.
+  `_line` is the ordinal of the non-blank line (blank lines are not records).
+- If that strict read fails (invalid UTF-8 somewhere, or a truncated gzip stream) the file takes a
+  slow path that is only ever paid for damaged files: the bytes are decoded with
+  `surrogateescape`, bad lines are found with one regex scan, replaced by markers and re-read by
+  DuckDB, and the markers become rejects with the original text. A truncated gzip keeps every line
+  before the cut and adds one reject for the cut.
+- A JSON document (`.json`: an array, an object, or a Zendesk page) is parsed by DuckDB and its
+  records are exploded with their 1-based index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Field delimiter for "one line = one column" CSV reads: a control character that valid JSON
+# never contains unescaped, so no line is ever split.
+_LINE_OPTS = (
+    "columns={'line': 'VARCHAR'}, delim='\\x01', quote='', escape='', header=false, "
+    "auto_detect=false, new_line='\\n', strict_mode=false, max_line_size=104857600"
+)
+_BAD_MARK = "\x02lifecycle-bad-line:"
+_SURROGATES = re.compile("[\udc80-\udcff]")
+ZENDESK_ENTITIES = {
+    "tickets": "tickets",
+    "ticket": "tickets",
+    "users": "users",
+    "user": "users",
+    "ticket_metrics": "ticket_metrics",
+    "ticket_metric": "ticket_metrics",
+}
+
+
+@dataclass
+class Staged:
+    """What was staged: record count, and whether the file ended mid-line (not yet complete)."""
+
+    records: int  # -1 when lazy (not read yet)
+    complete_size: int  # bytes of the file that were consumed (up to the last newline for JSONL)
+    lazy: bool = False  # `_records` is a view over the file (no pre-rejects possible)
+    source_path: Path | None = None
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def is_document(path: Path) -> bool:
+    """`.json[.gz]` holds one JSON document; `.jsonl[.gz]` and `.ndjson` hold one record a line."""
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith(".json")
+
+
+def drop_records(con: duckdb.DuckDBPyConnection) -> None:
+    """`_records` is a temp table or a temp view; drop whichever it is."""
+    for kind in ("view", "table"):
+        with contextlib.suppress(duckdb.CatalogException):
+            con.execute(f"drop {kind} if exists _records")
+
+
+def create_records(con: duckdb.DuckDBPyConnection) -> None:
+    drop_records(con)
+    con.execute(
+        "create or replace temp table _records "
+        "(line_no bigint, line varchar, entity varchar, pre_reason varchar)"
+    )
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path, *, zendesk: bool = False) -> Staged:
+    """Fill `_records` for `path`. Never raises for bad content: bad content becomes rows with a
+    `pre_reason` (or a reason found later by the source's validation)."""
+    create_records(con)
+    if is_document(path):
+        return _stage_document(con, path, tmp_dir, zendesk=zendesk)
+    return _stage_lines(con, path, tmp_dir)
+
+
+def _complete_size(path: Path) -> int:
+    """Bytes up to and including the last newline of a plain file: a line still being written by
+    an appender is left for the next run instead of being rejected as malformed."""
+    size = path.stat().st_size
+    if path.suffix == ".gz" or size == 0:
+        return size
+    with path.open("rb") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return size
+        # Walk back in blocks to the last newline (cheap: at most one partial line).
+        pos = size
+        block = 1 << 16
+        while pos > 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            idx = chunk.rfind(b"\n")
+            if idx >= 0:
+                return start + idx + 1
+            pos = start
+        return 0
+
+
+def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> Staged:
+    """Stage a JSONL file as a VIEW over DuckDB's reader: the validation pass then reads the file
+    exactly once. If that read fails (bad bytes, broken gzip), `restage_slow` replaces the view."""
+    complete = _complete_size(path)
+    if complete == 0:
+        return Staged(0, 0)
+    source_path = path
+    if complete != path.stat().st_size:
+        # Only read the complete lines: copy them (rare: a file caught mid-write). The copy lives
+        # in tmp_dir, which the caller removes after the load.
+        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".jsonl")
+        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+            out.write(src.read(complete))
+        source_path = Path(name)
+    drop_records(con)
+    con.execute(
+        "create temp view _records as "
+        "select row_number() over () as line_no, line, null::varchar as entity, null::varchar as pre_reason "
+        f"from read_csv({_sql_str(str(source_path))}, {_LINE_OPTS}) where trim(line) <> ''"
+    )
+    return Staged(-1, complete, lazy=True, source_path=source_path)
+
+
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+
+
+def restage_slow(con: duckdb.DuckDBPyConnection, staged: Staged, tmp_dir: Path) -> Staged:
+    """The strict read of a lazily staged file failed: materialise `_records` the slow way."""
+    assert staged.source_path is not None
+    create_records(con)
+    _stage_lines_slow(con, staged.source_path, tmp_dir)
+    return Staged(_count(con), staged.complete_size)
+
+
+def _read_bytes(path: Path) -> tuple[bytes, str | None]:
+    """Whole content, decompressed; for a truncated gzip the bytes before the cut and a reason."""
+    raw = path.read_bytes()
+    if path.suffix != ".gz":
+        return raw, None
+    out = bytearray()
+    data = raw
+    while data:
+        d = zlib.decompressobj(wbits=47)  # gzip or zlib header, concatenated members supported
+        try:
+            out += d.decompress(data)
+        except zlib.error as exc:
+            return bytes(out), f"corrupt gzip stream ({exc})"
+        if not d.eof:
+            return bytes(out), "truncated gzip stream (file ends mid-stream)"
+        data = d.unused_data
+    return bytes(out), None
+
+
+def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> None:
+    data, gz_problem = _read_bytes(path)
+    text = data.decode("utf-8", errors="surrogateescape")
+    tail = ""
+    if gz_problem is not None:
+        cut = text.rfind("\n") + 1
+        text, tail = text[:cut], text[cut:]
+    bad: list[tuple[int, str, str]] = []  # (marker id, reason, raw text)
+    pieces: list[str] = []
+    pos = 0
+    for match in _SURROGATES.finditer(text):
+        if match.start() < pos:
+            continue  # same bad line as a previous match
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.start())
+        end = len(text) if end < 0 else end
+        raw_line = text[start:end].encode("utf-8", errors="surrogateescape")
+        bad.append((len(bad), "invalid UTF-8 bytes", raw_line.decode("utf-8", errors="backslashreplace")))
+        pieces.append(text[pos:start])
+        pieces.append(f"{_BAD_MARK}{len(bad) - 1}")
+        pos = end
+    pieces.append(text[pos:])
+    cleaned = "".join(pieces)
+    if gz_problem is not None:
+        raw_tail = tail.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+        reason = gz_problem + (": last record cut off" if raw_tail.strip() else "")
+        bad.append((len(bad), reason, raw_tail))
+        cleaned += f"{_BAD_MARK}{len(bad) - 1}\n"
+    fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(cleaned)
+        con.execute("create or replace temp table _bad (id bigint, reason varchar, raw_text varchar)")
+        if bad:
+            con.executemany("insert into _bad values (?, ?, ?)", [list(b) for b in bad])
+        con.execute(
+            f"""
+            insert into _records
+            with lines as (
+                select row_number() over () as line_no, line
+                from read_csv({_sql_str(name)}, {_LINE_OPTS})
+                where trim(line) <> ''
+            )
+            select l.line_no, coalesce(b.raw_text, l.line), null, b.reason
+            from lines as l
+            left join _bad as b
+                on l.line like {_sql_str(_BAD_MARK + "%")}
+                and b.id = try_cast(substr(l.line, {len(_BAD_MARK) + 1}) as bigint)
+            """
+        )
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _stage_document(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path, *, zendesk: bool) -> Staged:
+    size = path.stat().st_size
+    data, gz_problem = _read_bytes(path)
+    if gz_problem is not None:
+        _add_pre_reject(con, 1, gz_problem, data.decode("utf-8", errors="backslashreplace"))
+        return Staged(1, size)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _add_pre_reject(
+            con,
+            1,
+            f"invalid UTF-8 bytes at byte {exc.start}",
+            data.decode("utf-8", errors="backslashreplace"),
+        )
+        return Staged(1, size)
+    if not text.strip():
+        return Staged(0, size)
+    return stage_document_text(con, text, size, tmp_dir, path=path, zendesk=zendesk)
+
+
+def stage_document_text(
+    con: duckdb.DuckDBPyConnection,
+    text: str,
+    size: int,
+    tmp_dir: Path,
+    *,
+    path: Path | None = None,
+    zendesk: bool = False,
+) -> Staged:
+    """Stage one JSON document given as text (a file's content or an API response body)."""
+    con.execute("create or replace temp table _doc as select ?::varchar as doc", [text])
+    kind = con.execute("select case when json_valid(doc) then json_type(doc::json) end from _doc").fetchall()[
+        0
+    ][0]
+    if kind is None:
+        first = text.lstrip().split("\n", 1)[0]
+        if path is not None and not zendesk and text.lstrip().startswith("{") and _json_valid(con, first):
+            # Not one document but JSON lines saved as .json: read it line by line.
+            return _stage_lines(con, path, tmp_dir)
+        _add_pre_reject(con, 1, "malformed JSON document", text)
+        return Staged(1, size)
+    if zendesk:
+        return _stage_zendesk_page(con, kind, text, size)
+    if kind == "ARRAY":
+        _explode(con, "doc::json", None)
+    else:
+        con.execute("insert into _records select 1, doc::json::varchar, null, null from _doc")
+    return Staged(_count(con), size)
+
+
+def _json_valid(con: duckdb.DuckDBPyConnection, text: str) -> bool:
+    return bool(con.execute("select json_valid(?)", [text]).fetchall()[0][0])
+
+
+def _explode(con: duckdb.DuckDBPyConnection, array_expr: str, entity: str | None) -> None:
+    """Append the elements of a JSON array to `_records`, numbered after what is there."""
+    ent = "null" if entity is None else _sql_str(entity)
+    con.execute(
+        f"""
+        insert into _records
+        with arr as (select json_extract({array_expr}, '$[*]') as items from _doc),
+        items as (select unnest(items) as item, generate_subscripts(items, 1) as idx from arr)
+        select (select count(*) from _records) + idx, item::varchar, {ent}, null from items
+        """
+    )
+
+
+def _stage_zendesk_page(con: duckdb.DuckDBPyConnection, kind: str, text: str, size: int) -> Staged:
+    keys: list[str] = []
+    if kind == "OBJECT":
+        keys = [k for (k,) in con.execute("select unnest(json_keys(doc::json)) from _doc").fetchall()]
+    found = [k for k in keys if k in ZENDESK_ENTITIES]
+    if not found:
+        reason = "not a Zendesk export page: expected a tickets, users or ticket_metrics key" + (
+            f", found keys {keys[:8]}" if keys else f", got a JSON {kind.lower()}"
+        )
+        _add_pre_reject(con, 1, reason, text)
+        return Staged(1, size)
+    for key in found:
+        path_expr = f"json_extract(doc::json, {_sql_str('$.' + key)})"
+        if key.endswith("s"):
+            kind_rows = con.execute(f"select json_type({path_expr}) from _doc").fetchall()[0][0]
+            if kind_rows == "ARRAY":
+                _explode(con, path_expr, ZENDESK_ENTITIES[key])
+                continue
+        con.execute(
+            f"insert into _records select (select count(*) from _records) + 1, "
+            f"{path_expr}::varchar, {_sql_str(ZENDESK_ENTITIES[key])}, null from _doc"
+        )
+    return Staged(_count(con), size)
+
+
+def _add_pre_reject(con: duckdb.DuckDBPyConnection, line_no: int, reason: str, raw: str) -> None:
+    con.execute("insert into _records values (?, ?, null, ?)", [line_no, raw, reason])
+
+
+def _count(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("select count(*) from _records").fetchall()[0][0]
+
+
+def _header(path: Path) -> str:
+    opener = __import__("gzip").open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        first = fh.readline()
+    return first.decode("utf-8", errors="backslashreplace").lstrip("\ufeff").rstrip("\r\n")
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, expected: tuple[str, ...]) -> Staged:
+    """Fill `_csv(line_no, line, pre_reason, c_<column>...)` from a CSV with a header row.
+
+    Columns are matched by header name (any order, extra columns ignored) and read as VARCHAR so
+    that type errors become per-row rejects with a reason instead of failing the file. Rows the
+    CSV reader itself cannot parse (wrong column count, invalid UTF-8) are collected with DuckDB's
+    `store_rejects` and keep their physical line number.
+    """
+    import csv
+
+    size = path.stat().st_size
+    cols = ", ".join(f"null::varchar as c_{c}" for c in expected)
+    con.execute(
+        f"create or replace temp table _csv as select null::bigint as line_no, null::varchar as line, "
+        f"null::varchar as pre_reason, {cols} limit 0"
+    )
+    if size == 0:
+        return Staged(0, 0)
+    header_line = _header(path)
+    header = [h.strip().lower() for h in next(csv.reader([header_line]), [])]
+    missing = [c for c in expected if c not in header]
+    if missing:
+        con.execute(
+            "insert into _csv (line_no, line, pre_reason) values (1, ?, ?)",
+            [header_line, f"header lacks required columns {missing} (found {header})"],
+        )
+        return Staged(1, size)
+    names = [f"f{i}" for i in range(len(header))]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    pick = ", ".join(f"f{header.index(c)} as c_{c}" for c in expected)
+    concat = " || ',' || ".join(f"coalesce(f{i}, '')" for i in range(len(header)))
+    opts = (
+        f"header=true, columns={columns}, auto_detect=false, delim=',', quote='\"', escape='\"', "
+        "null_padding=false"
+    )
+    src = _sql_str(str(path))
+    try:
+        con.execute(
+            f"insert into _csv select row_number() over () + 1, {concat}, null, {pick} "
+            f"from read_csv({src}, {opts})"
+        )
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException):
+        con.execute("delete from _csv")
+        con.execute(
+            f"create or replace temp table _csv_good as select row_number() over () as ordinal, * "
+            f"from read_csv({src}, {opts}, ignore_errors=true, store_rejects=true, "
+            "rejects_table='_csv_rej', rejects_scan='_csv_scan')"
+        )
+        con.execute(
+            """
+            insert into _csv (line_no, line, pre_reason)
+            select line, any_value(csv_line), 'unreadable CSV row: ' || string_agg(distinct error_type, ', ')
+            from _csv_rej group by line
+            """
+        )
+        # Good rows get the physical line numbers that are not rejected, in order.
+        con.execute(
+            f"""
+            insert into _csv
+            with bad as (select distinct line from _csv_rej),
+            total as (select (select count(*) from _csv_good) + (select count(*) from bad) as n),
+            lines as (
+                select range as line_no, row_number() over (order by range) as ordinal
+                from range(2, (select n from total) + 2)
+                where range not in (select line from bad)
+            )
+            select l.line_no, {concat}, null, {pick}
+            from _csv_good as g join lines as l using (ordinal)
+            """
+        )
+        con.execute("drop table if exists _csv_rej")
+        con.execute("drop table if exists _csv_scan")
+    n = con.execute("select count(*) from _csv").fetchall()[0][0]
+    return Staged(n, size)

@@ -1,0 +1,164 @@
+"""A small hand-made warehouse with the columns activation reads (marts.dim_persons and friends).
+
+It lets activation be tested in milliseconds without a dbt build, with exactly the edge cases wanted
+(case/space variants of suppressed addresses, gmail dots, erasure only in raw, a second address in
+the identity map). The end-to-end test on a real dbt build is in test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from flows.activation.audiences import as_of, compute_audiences
+from flows.activation.config import load_config
+from flows.activation.flows import sync_destination
+from flows.activation.state import ensure_schema, new_run_id, start_run
+from flows.warehouse import open_warehouse
+
+LOG = logging.getLogger("test-activation")
+
+AS_OF = datetime(2026, 6, 30, 12, 0, 0)
+
+DIM_PERSONS_SCHEMA = {
+    "person_id": pl.Utf8,
+    "email": pl.Utf8,
+    "phone": pl.Utf8,
+    "name": pl.Utf8,
+    "lifecycle_stage": pl.Utf8,
+    "lead_status": pl.Utf8,
+    "lead_score": pl.Int64,
+    "order_count": pl.Int64,
+    "net_revenue": pl.Float64,
+    "last_order_at": pl.Datetime("us"),
+    "is_email_suppressed": pl.Boolean,
+    "open_high_urgent_tickets": pl.Int64,
+    "last_bad_csat_at": pl.Datetime("us"),
+    "as_of": pl.Datetime("us"),
+}
+
+
+def person(person_id: str, email: str | None, **kw: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "person_id": person_id,
+        "email": email,
+        "phone": None,
+        "name": f"Name {person_id}",
+        "lifecycle_stage": "at_risk",
+        "lead_status": None,
+        "lead_score": 0,
+        "order_count": 1,
+        "net_revenue": 100.0,
+        "last_order_at": datetime(2026, 2, 1),
+        "is_email_suppressed": False,
+        "open_high_urgent_tickets": 0,
+        "last_bad_csat_at": None,
+        "as_of": AS_OF,
+    }
+    row.update(kw)
+    return row
+
+
+def write_warehouse(
+    settings: Any,
+    persons: list[dict[str, Any]],
+    suppressions: list[str] = (),
+    erasures: list[str] = (),
+    identities: list[tuple[str, str]] = (),
+    upsell: list[dict[str, Any]] | None = None,
+) -> None:
+    """(Re)create the activation inputs in the settings' warehouse."""
+    frame = pl.DataFrame(persons, schema=DIM_PERSONS_SCHEMA)
+    sup = pl.DataFrame({"email": list(suppressions)}, schema={"email": pl.Utf8})
+    ids = pl.DataFrame(
+        {"person_id": [i[0] for i in identities], "identifier_value": [i[1] for i in identities]},
+        schema={"person_id": pl.Utf8, "identifier_value": pl.Utf8},
+    )
+    with open_warehouse(settings) as con:
+        con.execute("create schema if not exists marts; create schema if not exists intermediate")
+        con.register("p", frame)
+        con.execute("create or replace table marts.dim_persons as select * from p")
+        con.register("s", sup)
+        con.execute(
+            "create or replace table intermediate.int_email_suppressions as "
+            "select email, 'unsubscribed' as suppression_reason, "
+            "timestamp '2026-01-01' as suppressed_since from s"
+        )
+        con.register("i", ids)
+        con.execute(
+            "create or replace table intermediate.int_identity_map as "
+            "select 'email' as identifier_type, identifier_value, person_id from i"
+        )
+        con.execute("delete from raw.erasure_requests")
+        con.register("e", pl.DataFrame({"email": list(erasures)}, schema={"email": pl.Utf8}))
+        con.execute(
+            "insert into raw.erasure_requests "
+            "select email, timestamp '2026-03-01', 'erasure/x.csv', 1, now() from e"
+        )
+        if upsell is not None:
+            up = pl.DataFrame(
+                upsell,
+                schema={
+                    "person_id": pl.Utf8,
+                    "recommended_product_id": pl.Utf8,
+                    "current_product_id": pl.Utf8,
+                },
+            )
+            con.register("u", up)
+            con.execute("create or replace table marts.mart_upsell_candidates as select * from u")
+
+
+def sync(
+    settings: Any, dry_run: bool = False, http_sleep: Callable[[float], None] = time.sleep
+) -> dict[tuple[str, str], dict]:
+    """What sync_flow does, without Prefect: audiences, then every (segment, destination)."""
+    config = load_config(settings.segments_file)
+    run_id = new_run_id()
+    results = {}
+    with open_warehouse(settings, read_only=dry_run) as con:
+        audiences = compute_audiences(settings, con, config=config)
+        if not dry_run:
+            ensure_schema(con)
+            start_run(con, run_id, as_of(con), list(audiences))
+        for seg in config.select(None):
+            for name in seg.destinations:
+                row = sync_destination(
+                    settings,
+                    con,
+                    config.destinations[name],
+                    seg,
+                    audiences[seg.name],
+                    run_id=run_id,
+                    as_of=as_of(con),
+                    dry_run=dry_run,
+                    logger=LOG,
+                    http_sleep=http_sleep,
+                )
+                results[(seg.name, name)] = row
+    return results
+
+
+SEGMENTS_YML = """
+destinations:
+  file:
+    type: file
+  ads_audience:
+    type: ads_audience
+    default_country_code: "44"
+segments:
+  - name: win_back
+    description: at risk
+    filter: "lifecycle_stage = 'at_risk'"
+    fields: [person_id, email, name, net_revenue]
+    destinations: [file, ads_audience]
+  - name: everyone
+    description: a careless filter that must still respect suppression
+    filter: "true"
+    fields: [person_id, email]
+    destinations: [file, ads_audience]
+"""

@@ -1,0 +1,214 @@
+"""End to end: `lifecycle run` as a subprocess on small generated data, against the session's Prefect server.
+
+In order (one data dir, module scope, since each full run costs a dbt build):
+1. a clean run while two BI readers hold the previously published file: exit 0, marts, audiences,
+   report, published file, run-summary artifacts in Prefect; the readers never error or see half a file;
+2. a replay over a date range equals a clean full build over only that range's raw data;
+3. a run with gate-breaking input exits 1 with one precise line and leaves published/ and outbound/ untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
+from marts_fixture import make_marts_warehouse  # noqa: E402
+from readers import BiReader  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+START = date(2026, 3, 2)
+
+
+def lifecycle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def env(prefect_harness) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "CI": "true"}
+
+
+@pytest.fixture(scope="module")
+def first_run(env, tmp_path_factory):
+    """Generate, pre-publish a placeholder marts file, then one full run with BI readers attached."""
+    from flows.publish import publish_marts
+    from flows.settings import Settings
+
+    root = tmp_path_factory.mktemp("e2e")
+    data = root / "data"
+    gen = lifecycle(
+        env, "generate", "--data-dir", str(data), "--customers", "150", "--days", "75",
+        "--seed", "11", "--start", START.isoformat(), "--dirty-rate", "0",
+    )  # fmt: skip
+    assert gen.returncode == 0, gen.stderr
+    # A published file from an earlier "run", which BI readers hold open during the real run.
+    placeholder = Settings(data_dir=root / "placeholder")
+    make_marts_warehouse(placeholder.warehouse_path, persons=40)
+    (data / "published").mkdir(parents=True)
+    publish_marts(placeholder, run_id="placeholder").rename(data / "published" / "marts.duckdb")
+
+    holder = BiReader(data / "published" / "marts.duckdb", root, "hold")
+    reopener = BiReader(data / "published" / "marts.duckdb", root, "reopen")
+    try:
+        proc = lifecycle(env, "run", "--data-dir", str(data))
+    finally:
+        readers = {"hold": holder.finish(), "reopen": reopener.finish()}
+    return Settings(data_dir=data), proc, readers
+
+
+def test_clean_run_publishes_marts_audiences_and_report(first_run) -> None:
+    settings, proc, _ = first_run
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("lifecycle run OK (incremental)"), last
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        stages = dict(con.execute("select lifecycle_stage, count(*) from dim_persons group by 1").fetchall())
+        assert sum(stages.values()) > 0 and len(stages) >= 2, stages
+        assert con.execute("select count(*) from mart_cohort_retention").fetchall()[0][0] > 0
+        assert con.execute("select count(distinct run_id) from publish_info").fetchall()[0][0] == 1
+    finally:
+        con.close()
+    assert list(settings.outbound_dir.glob("*/*/latest.csv")), "no audience files"
+    report = (settings.reports_dir / "index.html").read_text()
+    assert 'data-panel="Lifecycle funnel" data-state="ok"' in report
+
+
+def test_bi_readers_were_never_blocked_during_the_run(first_run) -> None:
+    settings, proc, readers = first_run
+    assert proc.returncode == 0
+    hold, reopen = readers["hold"], readers["reopen"]
+    assert hold["errors"] == [] and reopen["errors"] == []
+    assert hold["iterations"] > 10 and reopen["iterations"] > 10
+    assert hold["runs"] == ["placeholder"]  # the open connection kept its whole snapshot throughout
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    new_run = con.execute("select any_value(run_id) from publish_info").fetchall()[0][0]
+    con.close()
+    assert reopen["runs"] == ["placeholder", new_run]  # then the new file, whole
+
+
+def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    settings, proc, _ = first_run
+    assert proc.returncode == 0
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["lifecycle-run-summary"]))
+        )
+        steps = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["lifecycle-run-steps"]))
+        )
+    summary = next(a for a in arts if str(settings.published_path) in (a.description or "") + str(a.data))
+    assert "## Steps" in summary.data and "## Ingest" in summary.data and "## dbt build" in summary.data
+    rows = steps[0].data if isinstance(steps[0].data, list) else json.loads(steps[0].data)
+    assert [r["step"] for r in rows][:4] == ["ingest", "raw gate", "dbt build", "mart gate"]
+
+
+def test_replay_over_a_range_equals_a_clean_build_of_that_range(first_run, env, tmp_path) -> None:
+    from flows.settings import Settings, configure_environment
+    from flows.transform.dbt import run_dbt
+    from flows.warehouse import connect
+
+    settings, proc, _ = first_run
+    assert proc.returncode == 0
+    lo, hi = "2026-03-20", "2026-04-25"
+    replay = lifecycle(env, "run", "--data-dir", str(settings.root), "--start-date", lo, "--end-date", hi)
+    assert replay.returncode == 0, replay.stdout[-3000:] + replay.stderr[-2000:]
+    replay_wh = settings.root / "replays" / f"{lo}_{hi}" / "warehouse.duckdb"
+
+    # The oracle: a fresh warehouse holding only that range's raw events, built from scratch.
+    clean = Settings(data_dir=tmp_path / "clean")
+    con = connect(clean)
+    con.execute(f"attach '{settings.warehouse_path}' as src (read_only)")
+    where = f"between timestamp '{lo}' and timestamp '{hi} 23:59:59.999999'"
+    for table, cond in {
+        "segment_events": f"ts {where}",
+        "sendgrid_events": f"ts {where}",
+        "zendesk_tickets": f"updated_at {where}",
+        "zendesk_ticket_metrics": f"updated_at {where}",
+        "spend": f"date between date '{lo}' and date '{hi}'",
+        "zendesk_users": "true",
+        "erasure_requests": "true",
+    }.items():
+        con.execute(f"insert into raw.{table} by name select * from src.raw.{table} where {cond}")
+    con.execute("detach src")
+    con.close()
+    configure_environment(clean)
+    run_dbt(clean, ["build", "--full-refresh"])
+
+    con = duckdb.connect(str(clean.warehouse_path), read_only=True)
+    con.execute(f"attach '{replay_wh}' as replay (read_only)")
+    tables = [t for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_catalog = 'warehouse' "
+        "and table_schema = 'marts' order by 1"
+    ).fetchall()]  # fmt: skip
+    assert "dim_persons" in tables
+    differing = {}
+    for t in tables:
+        a_minus_b = con.execute(
+            f"select count(*) from (from marts.{t} except all from replay.marts.{t})"
+        ).fetchall()
+        b_minus_a = con.execute(
+            f"select count(*) from (from replay.marts.{t} except all from marts.{t})"
+        ).fetchall()
+        if a_minus_b[0][0] or b_minus_a[0][0]:
+            differing[t] = (a_minus_b[0][0], b_minus_a[0][0])
+    persons = con.execute("select count(*) from replay.marts.dim_persons").fetchall()[0][0]
+    con.close()
+    assert differing == {}
+    assert persons > 0
+    assert (settings.root / "replays" / f"{lo}_{hi}" / "published" / "marts.duckdb").exists()
+
+
+def test_gate_breaking_input_fails_clearly_and_touches_nothing_published(first_run, env) -> None:
+    settings, proc, _ = first_run
+    assert proc.returncode == 0
+    published_before = _tree_digest(settings.published_dir)
+    outbound_before = _tree_digest(settings.outbound_dir)
+    bad = [
+        {
+            "email": f"not-an-email-{i}",
+            "timestamp": 1775000000 + i,
+            "event": "delivered",
+            "sg_event_id": f"bad-{i}",
+            "sg_message_id": f"bad-msg-{i}",
+        }
+        for i in range(400)
+    ]
+    (settings.raw_dir / "email" / "zz_broken_batch.json").write_text(json.dumps(bad))
+    proc = lifecycle(env, "run", "--data-dir", str(settings.root))
+    assert proc.returncode == 1
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("lifecycle run FAILED at raw gate: gate raw: FAILED raw_email.email_format"), last
+    assert last.endswith("skipped: dbt build, mart gate, publish, sync, report"), last
+    assert _tree_digest(settings.published_dir) == published_before
+    assert _tree_digest(settings.outbound_dir) == outbound_before
