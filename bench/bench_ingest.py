@@ -9,13 +9,15 @@ then, each phase in its own process so peak RSS is per phase:
   incremental  one more day file into the warehouse that already holds all D days
   one_day      the same day file alone into an empty warehouse (what the day itself costs)
 Target: ingest <= 2x baseline; incremental ~ one_day (proportional to the day, not history).
-Results go to bench/results_ingest.json.
+Results go to bench/results_ingest.json. Set LIFECYCLE_DUCKDB_MEMORY_LIMIT (e.g. 2GB) to cap
+both sides' DuckDB memory; wall and CPU seconds are both reported (shared machines vary).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -74,7 +76,13 @@ def _phase(args: argparse.Namespace) -> dict:
 
         db = work / "baseline.duckdb"
         db.unlink(missing_ok=True)
-        con = duckdb.connect(str(db))
+        # Same DuckDB limits as the ingest connection gets from Settings (LIFECYCLE_DUCKDB_*).
+        config = {}
+        if Settings().duckdb_memory_limit:
+            config["memory_limit"] = Settings().duckdb_memory_limit
+        if Settings().duckdb_threads:
+            config["threads"] = Settings().duckdb_threads
+        con = duckdb.connect(str(db), config=config)
         glob = str(work / "raw" / "web" / "*.jsonl")
         con.execute(f"create table t as select * from read_json('{glob}', format='newline_delimited')")
         rows = con.execute("select count(*) from t").fetchall()[0][0]
@@ -86,8 +94,15 @@ def _phase(args: argparse.Namespace) -> dict:
         settings = Settings(data_dir=data)
         rows = ingest_source(settings, "web").rows
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"phase": args.phase, "seconds": round(seconds, 2), "rows": rows, "peak_rss_mb": round(peak_mb)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "phase": args.phase,
+        "seconds": round(seconds, 2),
+        # CPU time too: on a shared machine wall time depends on what else runs.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "rows": rows,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }
 
 
 def run_phase(work: Path, phase: str) -> dict:
@@ -142,10 +157,18 @@ def main() -> int:
         "events_generated": args.events,
         "days": args.days,
         "input_mib": round(size_mb),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_end": os.getloadavg()[0],
+            "duckdb_memory_limit": os.environ.get("LIFECYCLE_DUCKDB_MEMORY_LIMIT"),
+        },
         "baseline_read_json": baseline,
         "ingest": ingest,
         "ratio_ingest_vs_read_json": round(ingest["seconds"] / baseline["seconds"], 2),
+        "cpu_ratio_ingest_vs_read_json": round(
+            ingest.get("cpu_seconds", 0) / max(baseline.get("cpu_seconds", 0), 1e-9), 2
+        ),
         "target_ratio": 2.0,
         "incremental_one_day_on_full_history": incremental,
         "one_day_into_empty_warehouse": one_day,

@@ -355,6 +355,8 @@ def bench_size(persons: int, days: int, start: date, seed: int, work: Path, env:
     data_dir = work / f"persons-{persons}"
     logs = work / "logs" / f"persons-{persons}"
     print(f"== {persons} persons, {days} days", flush=True)
+    # Other work on the machine distorts timings; the load average says how much there was.
+    load_at_start = os.getloadavg()[0]
     gen = measure(generate_cmd(data_dir, persons, days, start, seed), env=env, log=logs / "generate.log")
     print(f"    generate {gen.seconds:8.1f} s  {mib(gen.peak_rss_bytes):8.1f} MiB", flush=True)
     if not gen.ok:
@@ -387,6 +389,7 @@ def bench_size(persons: int, days: int, start: date, seed: int, work: Path, env:
     return {
         "persons": persons,
         "days": days,
+        "load_avg_1m": {"start": round(load_at_start, 1), "end": round(os.getloadavg()[0], 1)},
         "raw_files": raw,
         "raw_rows": counts,
         "raw_rows_after_new_day": counts_after,

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", parents=[common], help="write synthetic raw files into DIR/raw")
     gen.add_argument("--customers", type=int, default=2000, help="persons to simulate (default 2000)")
-    gen.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    gen.add_argument("--days", type=int, default=365, help="days of history (default 365)")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
     gen.add_argument("--dirty-rate", type=float, default=0.01, help="share of dirty records (default 0.01)")

@@ -169,6 +169,7 @@ def lifecycle_run_flow(
             return _finish(summary, settings)
         summary.mode = f"replay {start_date or 'start'}..{end_date or 'end'} into {work.root}"
         source_step = "prepare replay"
+        configure_environment(work)  # gates and dbt read LIFECYCLE_WAREHOUSE: point it at the replay
     else:
         ingest = runner.run("ingest", lambda: ingest_flow(settings, source="all", return_state=True))
         summary.ingest_rows = rows_of(ingest)
@@ -180,7 +181,6 @@ def lifecycle_run_flow(
         lambda: dbt_build_flow(work, full_refresh=full_refresh or replay, return_state=True),
         needs=("raw gate",),
     )
-    configure_environment(settings)  # a replay pointed LIFECYCLE_WAREHOUSE elsewhere
     summary.build_rows = rows_of(build)
     _gate(runner, "mart gate", mart_gate_task, work, needs=("dbt build",))
 
@@ -204,6 +204,7 @@ def lifecycle_run_flow(
     )
     if report is not None:
         summary.links["report"] = str(report)
+    configure_environment(settings)  # back from a replay's warehouse
     return _finish(summary, work)
 
 

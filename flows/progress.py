@@ -98,23 +98,43 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
         print(f"lifecycle: {description} {status} ({done} in {elapsed:.1f}s)", file=stream, flush=True)
 
 
-class _DropTracebacks:
-    """Logging filter: keep the message, drop the stack trace (SPEC 2: traces only with --debug)."""
+class _NoTracebackFormatter:
+    """Formats a record as its inner formatter would, minus the stack trace (restored afterwards,
+    so the Prefect API handler still ships the full trace to the UI)."""
 
-    def filter(self, record) -> bool:  # noqa: ANN001 - logging.LogRecord
-        record.exc_info = None
-        record.exc_text = None
-        return True
+    def __init__(self, inner) -> None:  # noqa: ANN001 - logging.Formatter | None
+        import logging
+
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record) -> str:  # noqa: ANN001 - logging.LogRecord
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - delegate everything else
+        return getattr(self.inner, name)
 
 
 def quiet_tracebacks(debug: bool) -> None:
-    """Prefect logs a failed task's traceback at ERROR; users get one line unless `--debug`."""
+    """Prefect prints a failed run's traceback on the console; users get one line unless `--debug`.
+
+    Only console (stream) handlers change; the API log handler keeps full traces for the Prefect UI.
+    """
     import logging
 
     if debug:
         return
-    names = [n for n in logging.root.manager.loggerDict if n == "prefect" or n.startswith("prefect.")]
-    for name in names:
-        for handler in getattr(logging.getLogger(name), "handlers", []):
-            if not any(isinstance(f, _DropTracebacks) for f in handler.filters):
-                handler.addFilter(_DropTracebacks())
+    import prefect.main  # noqa: F401 - configures Prefect's logging handlers
+
+    loggers = [logging.getLogger()] + [
+        logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")
+    ]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            console = isinstance(handler, logging.StreamHandler) and "API" not in type(handler).__name__
+            if console and not isinstance(handler.formatter, _NoTracebackFormatter):
+                handler.setFormatter(_NoTracebackFormatter(handler.formatter))

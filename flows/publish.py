@@ -67,21 +67,22 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
     tmp = published_dir / f".marts-{run_id}.duckdb.tmp"
     published_at = datetime.now(UTC).replace(tzinfo=None)
     try:
-        con = duckdb.connect(str(tmp))
+        con = open_for_read(settings.warehouse_path)
         try:
-            con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            wh = fetch_all(con, "select current_database()")[0][0]
+            con.execute(f"attach '{tmp}' as pub (read_write)")
             objects = fetch_all(
                 con,
                 "select table_schema, table_name from information_schema.tables "
-                "where table_catalog = 'wh' and table_schema in (select unnest(?)) order by 1, 2",
-                [list(PUBLISHED_SCHEMAS)],
+                "where table_catalog = ? and table_schema in (select unnest(?)) order by 1, 2",
+                [wh, list(PUBLISHED_SCHEMAS)],
             )
             present = {
                 (s, t)
                 for s, t in fetch_all(
                     con,
-                    "select table_schema, table_name from information_schema.tables "
-                    "where table_catalog = 'wh'",
+                    "select table_schema, table_name from information_schema.tables where table_catalog = ?",
+                    [wh],
                 )
             }
             objects += [st for st in EXTRA_TABLES if st in present]
@@ -93,21 +94,22 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
             con.execute("begin")
             for schema, table in objects:
                 con.execute(
-                    f"create table main.{_quote(table)} as select * from wh.{_quote(schema)}.{_quote(table)}"
+                    f"create table pub.main.{_quote(table)} as "
+                    f"select * from {_quote(wh)}.{_quote(schema)}.{_quote(table)}"
                 )
-                n = fetch_all(con, f"select count(*) from main.{_quote(table)}")[0][0]
+                n = fetch_all(con, f"select count(*) from pub.main.{_quote(table)}")[0][0]
                 counts.append((f"{schema}.{table}", table, n))
             con.execute(
-                "create table main.publish_info (run_id varchar, published_at timestamp, "
+                "create table pub.main.publish_info (run_id varchar, published_at timestamp, "
                 "source_table varchar, table_name varchar, row_count bigint)"
             )
             con.executemany(
-                "insert into main.publish_info values (?, ?, ?, ?, ?)",
+                "insert into pub.main.publish_info values (?, ?, ?, ?, ?)",
                 [(run_id, published_at, src, t, n) for src, t, n in counts],
             )
             con.execute("commit")
-            con.execute("detach wh")
-            con.execute("checkpoint")
+            con.execute("checkpoint pub")
+            con.execute("detach pub")
         finally:
             con.close()
         if Path(f"{tmp}.wal").exists():
@@ -124,6 +126,19 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
     return settings.published_path
+
+
+def open_for_read(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for reading `path`, also when this process already has it open read-write.
+
+    DuckDB keeps one database instance per file per process and refuses a read-only connection
+    next to a read-write one ("different configuration"); then share the open instance instead.
+    Callers only read, and hold the run lock when that instance may be written.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        return duckdb.connect(str(path))
 
 
 def _verify(path: Path, run_id: str) -> None:

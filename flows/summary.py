@@ -94,7 +94,7 @@ class RunSummary:
             detail = s.detail.splitlines()[0][:140] if s.detail else ""
             lines.append(f"  {s.name:<{width}}  {s.status:<7} {s.seconds:6.1f}s  {detail}")
         if self.audience_rows:
-            sizes = ", ".join(f"{r['segment']}={r['rows']}" for r in self.audience_rows)
+            sizes = ", ".join(f"{r['segment']}({r['destination']})={r['rows']}" for r in self.audience_rows)
             lines.append(f"  audiences: {sizes}")
         for k, v in self.links.items():
             lines.append(f"  {k}: {v}")

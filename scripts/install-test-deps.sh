@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages the test suite needs, when missing: Debian's chromium (report test).
+# Installs the system packages the test suite needs, when missing: Debian's chromium (report test,
+# driven by the playwright python package with executable_path=/usr/bin/chromium) and a font, so the
+# report screenshot shows text on minimal images installed without recommends.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

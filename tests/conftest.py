@@ -30,7 +30,7 @@ def prefect_harness():
     """One Prefect test server for the whole session (starting one costs ~10 s)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
@@ -65,7 +65,7 @@ def built_warehouse(tmp_path_factory):
 
     s = Settings(data_dir=tmp_path_factory.mktemp("built") / "data")
     configure_environment(s)
-    generate(s.raw_dir, customers=600, days=150, seed=7, start=None, dirty_rate=0.02)
+    generate(s.raw_dir, customers=600, days=300, seed=7, start=None, dirty_rate=0.02)
     ingest_all(s)
     run_dbt(s, ["build"])
     return s

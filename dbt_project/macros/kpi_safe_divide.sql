@@ -42,23 +42,30 @@ where
 {%- endmacro %}
 
 {#-
-    SPEC 7 email KPIs grouped by campaign, and by month too when `by_month` (the month of each
-    event; email-attributed orders count in the month of the order). Shared by
+    SPEC 7 email KPIs grouped by campaign, and by month too when `by_month`. Shared by
     mart_email_campaign_performance and mart_email_monthly so both use one definition.
-    Unique opens, clicks and unsubscribes are distinct email addresses per campaign (and month).
-    Email-attributed order: an order by the person within email_attribution_window_days (7) after
-    their click in the campaign; when several clicks qualify, the last click wins.
+    - A message is an sg_message_id (every event of one email carries it; an event without one is
+      its own message). Its month is the month of its first event (the send month), so all events
+      of a campaign's send, late opens included, count in that month and rates stay within 0..1.
+    - processed = messages with any sending event (processed, deferred, delivered, bounce, dropped):
+      a delivered message was processed even when its processed event was lost, so delivered never
+      exceeds processed. delivered, bounces (both types) and drops count messages.
+    - Unique opens, clicks and unsubscribes are distinct email addresses per campaign (and month);
+      unsubscribes counts unsubscribe plus group_unsubscribe events, spam_reports spamreport events.
+    - Email-attributed order: an order by the person within email_attribution_window_days (7) after
+      their click in the campaign; when several clicks qualify the last click wins; it counts in the
+      send month of the clicked message.
 -#}
 {% macro kpi_email_rollup(by_month) -%}
-{%- set month_column = "cast(" ~ dbt.date_trunc('month', 'event_at') ~ " as date)" -%}
-{%- set order_month_column = "cast(" ~ dbt.date_trunc('month', 'ordered_at') ~ " as date)" -%}
+{%- set group_by = "1, 2" if by_month else "1" -%}
 with
 
-email_events as (
+events as (
 
     select
         *,
-        coalesce(campaign_name, campaign_id, '(none)') as campaign
+        coalesce(campaign_name, campaign_id, '(none)') as campaign,
+        coalesce(sg_message_id, 'event:' || sg_event_id) as message_key
     from {{ ref('fct_email_events') }}
     where event_at <= {{ lifecycle_as_of() }}
 
@@ -70,9 +77,25 @@ orders as (
 
 ),
 
+message_months as (
+
+    select message_key, cast({{ dbt.date_trunc('month', 'min(event_at)') }} as date) as send_month
+    from events
+    group by message_key
+
+),
+
+email_events as (
+
+    select events.*, message_months.send_month
+    from events
+    inner join message_months on message_months.message_key = events.message_key
+
+),
+
 clicks as (
 
-    select person_id, event_at as clicked_at, campaign, sg_event_id
+    select person_id, event_at as clicked_at, campaign, send_month, sg_event_id
     from email_events
     where event = 'click' and person_id is not null
 
@@ -82,9 +105,9 @@ order_clicks as (
 
     select
         orders.order_id,
-        orders.ordered_at,
         orders.net_revenue,
         clicks.campaign,
+        clicks.send_month,
         row_number() over (
             partition by orders.order_id order by clicks.clicked_at desc, clicks.sg_event_id desc
         ) as click_rank
@@ -100,26 +123,28 @@ order_clicks as (
 attributed_orders as (
 
     select
-        {% if by_month %}{{ order_month_column }} as month,{% endif %}
+        {% if by_month %}send_month as month,{% endif %}
         campaign,
         count(*) as attributed_orders,
         sum(net_revenue) as attributed_revenue
     from order_clicks
     where click_rank = 1
-    group by {% if by_month %}1, 2{% else %}1{% endif %}
+    group by {{ group_by }}
 
 ),
 
 event_counts as (
 
     select
-        {% if by_month %}{{ month_column }} as month,{% endif %}
+        {% if by_month %}send_month as month,{% endif %}
         campaign,
         max(campaign_id) as campaign_id,
-        sum(case when event = 'processed' then 1 else 0 end) as processed,
-        sum(case when event = 'delivered' then 1 else 0 end) as delivered,
-        sum(case when event = 'bounce' then 1 else 0 end) as bounces,
-        sum(case when event = 'dropped' then 1 else 0 end) as drops,
+        count(distinct case
+            when event in ('processed', 'deferred', 'delivered', 'bounce', 'dropped') then message_key
+        end) as processed,
+        count(distinct case when event = 'delivered' then message_key end) as delivered,
+        count(distinct case when event = 'bounce' then message_key end) as bounces,
+        count(distinct case when event = 'dropped' then message_key end) as drops,
         sum(case when event = 'deferred' then 1 else 0 end) as deferrals,
         sum(case when event = 'open' then 1 else 0 end) as opens,
         count(distinct case when event = 'open' then email end) as unique_opens,
@@ -130,10 +155,9 @@ event_counts as (
             as unique_unsubscribes,
         sum(case when event = 'spamreport' then 1 else 0 end) as spam_reports
     from email_events
-    group by {% if by_month %}1, 2{% else %}1{% endif %}
+    group by {{ group_by }}
 
 ),
-
 combined as (
 
     select

@@ -21,6 +21,8 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # A dbt model name is interpolated into SQL as an identifier, so it gets the same strict shape.
 MODEL_RE = NAME_RE
 FIELD_RE = NAME_RE
+# Columns sync state adds to every export frame; a segment cannot export columns with these names.
+RESERVED_FIELDS = {"record_key", "record", "record_hash"}
 DestinationType = Literal["file", "http", "ads_audience"]
 # The schema the person table and activation marts live in (dbt custom schema, used verbatim).
 MARTS_SCHEMA = "marts"
@@ -123,6 +125,9 @@ class SegmentConfig(BaseModel):
             raise ValueError(f"bad field name(s) {bad}")
         if len(set(v)) != len(v):
             raise ValueError("fields has duplicates")
+        reserved = sorted(set(v) & RESERVED_FIELDS)
+        if reserved:
+            raise ValueError(f"field name(s) {reserved} are reserved for sync state")
         # person_id is the record key of every destination, so it is always exported first.
         return ["person_id", *[f for f in v if f != "person_id"]]
 

@@ -146,7 +146,9 @@ def sync_destination(
                     f"environment variable {dest.url_env}" if dest.url_env else f"secret {dest.url_secret}"
                 )
                 if dest.optional:  # nothing is sent, so nothing is counted as added or removed
-                    return {**row, "status": "skipped", "adds": 0, "changes": 0, "removes": 0}
+                    row = {**row, "status": "skipped", "adds": 0, "changes": 0, "removes": 0}
+                    record_result(con, run_id, row)
+                    return row
                 raise LifecycleError(f"destination {dest.name!r}: no URL ({where} is not set)")
             result: DeliveryResult = deliver_http(
                 dest, diff, url=url, token=token, run_id=run_id, logger=logger, sleep=http_sleep
@@ -158,7 +160,8 @@ def sync_destination(
     except Exception as exc:  # one destination failing must not stop the others
         message = redact(LifecycleError.describe(exc))
         logger.error("segment %s, destination %s failed: %s", seg.name, dest.name, message)
-        row = {**row, "status": "failed", "failures": row["rows"], "error": message}
+        pending = row["adds"] + row["changes"] + row["removes"]
+        row = {**row, "status": "failed", "failures": pending, "error": message}
         record_result(con, run_id, row)
         return row
     row = {**row, "status": result.status, "failures": result.failures, "error": result.error}

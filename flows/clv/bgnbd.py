@@ -20,6 +20,10 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
+# Search box for the log-parameters. Data with (almost) no heterogeneity in drop-out push a and b
+# towards infinity (a fixed drop-out probability a / (a + b)); the box stops them at e^10, where
+# the model is numerically the limiting one, and the fit records which parameters hit the box.
+LOG_BOUNDS = ((-10.0, 10.0),) * 4
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,18 @@ class BgNbdFit:
     converged: bool
     n_customers: int
     message: str
+    at_bound: tuple[str, ...] = ()
+
+
+def within(log_params: NDArray[np.float64], bounds: tuple[tuple[float, float], ...]) -> bool:
+    return all(lo <= v <= hi for v, (lo, hi) in zip(log_params, bounds, strict=True))
+
+
+def names_at_bound(
+    log_params: NDArray[np.float64], bounds: tuple[tuple[float, float], ...], names: tuple[str, ...]
+) -> tuple[str, ...]:
+    pairs = zip(names, log_params, bounds, strict=True)
+    return tuple(n for n, v, (lo, hi) in pairs if v <= lo + 1e-3 or v >= hi - 1e-3)
 
 
 def _arrays(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
@@ -112,7 +128,7 @@ def fit(
         np.log(start),
         args=(ux, utx, uT, w),
         method="L-BFGS-B",
-        bounds=[(-12.0, 12.0)] * 4,
+        bounds=LOG_BOUNDS,
     )
     # A second pass from the first optimum polishes ill-conditioned (flat) likelihoods cheaply.
     if result.success:
@@ -123,7 +139,7 @@ def fit(
             method="Nelder-Mead",
             options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000},
         )
-        if polished.fun <= result.fun:
+        if polished.fun <= result.fun and within(polished.x, LOG_BOUNDS):
             result = polished
     params = BgNbdParams(*np.exp(result.x))
     ll = -float(result.fun)
@@ -133,6 +149,7 @@ def fit(
         converged=bool(result.success) and np.isfinite(ll),
         n_customers=int(x_arr.size),
         message=str(result.message),
+        at_bound=names_at_bound(result.x, LOG_BOUNDS, PARAM_NAMES),
     )
 
 

@@ -17,7 +17,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
+from flows.clv.bgnbd import names_at_bound, within
+
 PARAM_NAMES = ("p", "q", "gamma")
+# Log-parameter box; q and gamma grow together without bound when customers' mean spends do not
+# vary beyond what their own transactions explain (see flows.clv.bgnbd.LOG_BOUNDS).
+LOG_BOUNDS = ((-10.0, 10.0), (-10.0, 10.0), (-10.0, 25.0))
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class GammaGammaFit:
     converged: bool
     n_customers: int
     message: str
+    at_bound: tuple[str, ...] = ()
 
 
 def log_likelihood_terms(params: ArrayLike, x: ArrayLike, m_x: ArrayLike) -> NDArray[np.float64]:
@@ -84,7 +90,7 @@ def fit(x: ArrayLike, m_x: ArrayLike, initial: GammaGammaParams | None = None) -
         np.log(start),
         args=(x_arr, m_arr),
         method="L-BFGS-B",
-        bounds=[(-12.0, 12.0), (-12.0, 12.0), (-12.0, 20.0)],
+        bounds=LOG_BOUNDS,
     )
     if result.success:
         polished = optimize.minimize(
@@ -94,7 +100,7 @@ def fit(x: ArrayLike, m_x: ArrayLike, initial: GammaGammaParams | None = None) -
             method="Nelder-Mead",
             options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000},
         )
-        if polished.fun <= result.fun:
+        if polished.fun <= result.fun and within(polished.x, LOG_BOUNDS):
             result = polished
     ll = -float(result.fun)
     return GammaGammaFit(
@@ -103,6 +109,7 @@ def fit(x: ArrayLike, m_x: ArrayLike, initial: GammaGammaParams | None = None) -
         converged=bool(result.success) and np.isfinite(ll),
         n_customers=int(x_arr.size),
         message=str(result.message),
+        at_bound=names_at_bound(result.x, LOG_BOUNDS, PARAM_NAMES),
     )
 
 

@@ -7,8 +7,10 @@ person_id, frequency (x, repeat orders), recency_weeks (t_x), tenure_weeks (T), 
 Fallbacks, so a thin or odd data set never crashes a build (documented in DECISIONS.md, "CLV"):
 - The models are only trusted with enough data: BG/NBD needs `min_customers` customers of which
   `min_repeat_customers` bought again; Gamma-Gamma needs `min_repeat_customers` repeat customers with
-  positive spend. The fit must converge, give finite parameters away from the search bounds, and for
-  Gamma-Gamma q > 1 (otherwise the mean spend is infinite).
+  positive spend. The fit must converge with finite parameters, and for Gamma-Gamma q > 1
+  (otherwise the mean spend is infinite). A parameter stopped at the search box (e.g. a and b when
+  every customer has the same drop-out probability) is the limiting model and is used; fit_status
+  names it.
 - Customers without a repeat purchase (x = 0) are no special case: BG/NBD predicts for them from the
   population and their age, and Gamma-Gamma gives them the population mean spend.
 - Customers with too little history, first order less than `min_tenure_weeks` (4) before as_of, get
@@ -40,7 +42,6 @@ HORIZON_WEEKS = 52.0
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 10
 MIN_TENURE_WEEKS = 4.0
-_LOG_BOUND = 11.5  # fits pinned at the optimiser's log bound (+-12) are not trusted
 
 SUMMARY_COLUMNS = (
     "person_id",
@@ -89,20 +90,14 @@ def _bgnbd_usable(fit: bgnbd.BgNbdFit | None) -> bool:
     if fit is None or not fit.converged:
         return False
     values = fit.params.as_array()
-    return bool(
-        np.all(np.isfinite(values))
-        and np.all(np.abs(np.log(values)) < _LOG_BOUND)
-        and abs(fit.params.a - 1.0) > 1e-6
-    )
+    return bool(np.all(np.isfinite(values)) and abs(fit.params.a - 1.0) > 1e-6)
 
 
 def _gg_usable(fit: gg.GammaGammaFit | None) -> bool:
     if fit is None or not fit.converged:
         return False
     values = fit.params.as_array()
-    return bool(
-        np.all(np.isfinite(values)) and np.all(np.abs(np.log(values)) < _LOG_BOUND) and fit.params.q > 1.0
-    )
+    return bool(np.all(np.isfinite(values)) and fit.params.q > 1.0)
 
 
 def _fit_bgnbd(
@@ -122,6 +117,8 @@ def _fit_bgnbd(
         return None
     if not _bgnbd_usable(fit):
         notes.append(f"bgnbd: fit not usable ({fit.message}; params {fit.params})")
+    elif fit.at_bound:
+        notes.append(f"bgnbd: {', '.join(fit.at_bound)} at the search bound (limiting model used)")
     return fit
 
 
@@ -139,6 +136,8 @@ def _fit_gg(x: np.ndarray, m_x: np.ndarray, min_repeat: int, notes: list[str]) -
         return None
     if not _gg_usable(fit):
         notes.append(f"gamma_gamma: fit not usable ({fit.message}; params {fit.params})")
+    elif fit.at_bound:
+        notes.append(f"gamma_gamma: {', '.join(fit.at_bound)} at the search bound (limiting model used)")
     return fit
 
 

@@ -148,9 +148,9 @@ def truncate_lines(lines: pl.Series, picker: Picker, counts: DirtCounts, source:
     counts.add(source, "malformed", len(idx))
     if not len(idx):
         return lines
-    m = _mask(len(lines), idx)
-    cut = (lines.str.len_chars() * 0.6).cast(pl.Int64)
-    return pl.select(pl.when(m).then(lines.str.slice(0, cut)).otherwise(lines)).to_series()
+    picked = lines.gather(idx)
+    cut = picked.str.slice(0, (picked.str.len_chars() * 0.6).cast(pl.Int64))
+    return lines.clone().scatter(idx, cut)
 
 
 def split_late_and_duplicates(

@@ -27,12 +27,12 @@ from flows.generate.dirt import (
     split_late_and_duplicates,
     truncate_lines,
 )
-from flows.generate.email_events import EmailProgramme, encode_email, sg_event_ids
+from flows.generate.email_events import EmailProgramme, encode_email_lines, sg_event_ids
 from flows.generate.population import build_population
 from flows.generate.spend import SpendLedger, write_erasure
 from flows.generate.summary import GenerateSummary
 from flows.generate.tickets import TicketDesk
-from flows.generate.web import WebWriter, encode_web
+from flows.generate.web import WebWriter, encode_web_lines
 from flows.generate.writers import DayFiles, day_path, json_array_bytes, jsonl_bytes
 
 EMAIL_LAG_DAYS = 26  # latest SendGrid event after a send: resubscribe <= 20 days after a late open
@@ -100,7 +100,7 @@ def generate(
         def write_web(d: int, frame: pl.DataFrame) -> None:
             picker = Picker(r_dweb, frame.height, dirty_rate)
             frame = dirty_web_columns(frame, picker, counts)
-            lines = frame.select(encode_web(frame)).to_series()
+            lines = encode_web_lines(frame)
             lines = truncate_lines(lines, picker, counts, "web")
             today_lines, carry = split_late_and_duplicates(lines, picker, counts, "web", d, days)
             for dd, part in carry:
@@ -111,7 +111,9 @@ def generate(
         def write_email(d: int) -> None:
             parts = email_buffer.pop(d, [])
             frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
-            as_jsonl = d % 5 == 2  # some days arrive as JSONL, the rest as webhook arrays
+            # some days arrive as JSONL, the rest as webhook arrays; by calendar date, so the name of a
+            # given day never changes between runs with other windows
+            as_jsonl = (start + timedelta(days=d)).toordinal() % 5 == 2
             if frame.height:
                 frame = frame.sort(["ts", "sg_message_id", "event"], maintain_order=True)
                 frame = frame.with_columns(
@@ -121,7 +123,7 @@ def generate(
                 )
                 picker = Picker(r_demail, frame.height, dirty_rate)
                 frame = dirty_email_columns(frame, picker, counts)
-                lines = frame.select(encode_email(frame)).to_series()
+                lines = encode_email_lines(frame)
                 if as_jsonl:
                     lines = truncate_lines(lines, picker, counts, "email")
                 lines, carry = split_late_and_duplicates(lines, picker, counts, "email", d, days)

@@ -123,9 +123,14 @@ class WebWriter:
             [{1: 0.6, 2: 0.3, 3: 0.15}.get(int(t), 0.1) for t in catalog.tier]
         )
         self.popularity = self.popularity / self.popularity.sum()
+        # numpy copies of the identity columns, made once (converting 200k strings a day is costly)
+        self.anon_np = pop.anon.to_numpy()
+        self.shared_np = pop.shared_anon.to_numpy()
+        self.user_np = pop.user_id.to_numpy()
+        self.product_np = self.products["product_id"].to_numpy()
 
     def frame(self, day: Day) -> pl.DataFrame:
-        rng, pop = self.rng, self.pop
+        rng = self.rng
         ns = len(day.person)
         # Referrer and UTMs of the landing page.
         ch = day.channel
@@ -144,18 +149,16 @@ class WebWriter:
         content = np.where(ch == EMAIL_CHANNEL, "cta_button", content)
         landing = np.where(day.landing != None, day.landing, LANDING[ch])  # noqa: E711
         land_cat = np.array(self.cat.categories, dtype=object)[self.cat.draw_category(rng, ns)]
-        land_prod = self.products["product_id"].to_numpy()[
-            rng.choice(self.cat.size, size=ns, p=self.popularity)
-        ]
+        land_prod = self.product_np[rng.choice(self.cat.size, size=ns, p=self.popularity)]
         landing = np.where(
             landing == "/c", "/c/" + land_cat, np.where(landing == "/p", "/p/" + land_prod, landing)
         )
-        user_id = pop.user_id.to_numpy()[day.person]
+        user_id = self.user_np[day.person]
         shared = day.anon_idx < 0
         anon = np.where(
             shared,
-            pop.shared_anon.to_numpy()[np.maximum(-day.anon_idx - 1, 0)] if len(pop.shared_anon) else None,
-            pop.anon.to_numpy()[np.maximum(day.anon_idx, 0)],
+            self.shared_np[np.maximum(-day.anon_idx - 1, 0)] if len(self.shared_np) else None,
+            self.anon_np[np.maximum(day.anon_idx, 0)],
         )
         sess = pl.DataFrame(
             {
@@ -379,91 +382,121 @@ def _seq(counts: np.ndarray) -> np.ndarray:
 
 LIBRARY_WEB = '{"name":"analytics.js","version":"5.2.0"}'
 LIBRARY_APP = '{"name":"analytics-ios","version":"4.1.8"}'
+APP_CONTEXT = '{"name":"Trailhead","version":"3.9.0","build":"390"}'
+DEVICE_CONTEXT = '{"type":"ios","manufacturer":"Apple"}'
 
 
-def encode_web(df: pl.DataFrame) -> pl.Expr:
-    """The Segment message JSON for each row of a `WebWriter.frame` (after dirt)."""
+def encode_web_lines(df: pl.DataFrame) -> pl.Series:
+    """Segment message JSON for every row of a `WebWriter.frame` (after dirt), in row order.
+
+    Rows are encoded per (type, event, app) group: within a group most fields are either always
+    present or always absent, so they merge into one `json_encode` pass instead of one per field.
+    """
+    if df.is_empty():
+        return pl.Series("line", [], dtype=pl.String)
+    df = df.with_row_index("_row")
+    parts = [
+        part.select("_row", line=_encode_group(part))
+        for _, part in df.group_by(["type", "event", "app"], maintain_order=True)
+    ]
+    return pl.concat(parts).sort("_row")["line"]
+
+
+def _encode_group(df: pl.DataFrame) -> pl.Expr:
     c = pl.col
-    page = optional_obj(
-        c("page_path").is_not_null() & ~c("app"),
-        F("path", c("page_path")),
-        F("referrer", c("page_referrer")),
-        F("title", _title(c("page_path"))),
-        F("url", pl.lit(SITE) + c("page_path")),
-    )
-    campaign = optional_obj(
-        c("is_landing") & c("utm"),
-        F("source", c("utm_source")),
-        F("medium", c("utm_medium")),
-        F("name", c("utm_campaign")),
-        F("term", c("utm_term"), optional=True),
-        F("content", c("utm_content"), optional=True),
-    )
-    context = obj(
-        F("library", pl.when(c("app")).then(pl.lit(LIBRARY_APP)).otherwise(pl.lit(LIBRARY_WEB)), raw=True),
+    h = df.height
+    nulls = df.null_count().row(0, named=True)
+    kind, app = df["type"][0], bool(df["app"][0])
+    is_page = kind in ("page", "screen")
+
+    def col(key: str, name: str) -> F | None:
+        """A plain column: left out when null everywhere, optional only when null somewhere."""
+        n = nulls[name]
+        return None if n == h else F(key, c(name), optional=n > 0)
+
+    def o(*fields: F | None) -> pl.Expr:
+        return obj(*[f for f in fields if f is not None])
+
+    has_page = not app and nulls["page_path"] < h
+    page = (
         F(
-            "app",
-            pl.when(c("app")).then(pl.lit('{"name":"Trailhead","version":"3.9.0","build":"390"}')),
+            "page",
+            o(
+                F("path", c("page_path")),
+                F("referrer", c("page_referrer")),
+                F("title", _title(c("page_path"))),
+                F("url", pl.lit(SITE) + c("page_path")),
+            ),
+            optional=nulls["page_path"] > 0,
+            raw=True,
+        )
+        if has_page
+        else None
+    )
+    campaign = None
+    if is_page and df["is_landing"].any():
+        campaign = F(
+            "campaign",
+            optional_obj(
+                c("is_landing") & c("utm"),
+                F("source", c("utm_source")),
+                F("medium", c("utm_medium")),
+                F("name", c("utm_campaign")),
+                F("term", c("utm_term"), optional=True),
+                F("content", c("utm_content"), optional=True),
+            ),
             optional=True,
             raw=True,
-        ),
-        F(
-            "device",
-            pl.when(c("app")).then(pl.lit('{"type":"ios","manufacturer":"Apple"}')),
-            optional=True,
-            raw=True,
-        ),
-        F("page", page, optional=True, raw=True),
-        F("campaign", campaign, optional=True, raw=True),
+        )
+    context = o(
+        F("library", pl.lit(LIBRARY_APP if app else LIBRARY_WEB), raw=True),
+        F("app", pl.lit(APP_CONTEXT), raw=True) if app else None,
+        F("device", pl.lit(DEVICE_CONTEXT), raw=True) if app else None,
+        page,
+        campaign,
         F("locale", pl.lit("en-US")),
     )
-    is_page = c("type").is_in(["page", "screen"])
-    props = pl.when(c("type").is_in(["page", "screen", "track"])).then(
-        obj(
-            F("path", pl.when(is_page & ~c("app")).then(c("page_path")), optional=True),
-            F("title", pl.when(is_page).then(_title(c("page_path"))), optional=True),
-            F("url", pl.when(is_page & ~c("app")).then(pl.lit(SITE) + c("page_path")), optional=True),
-            F("method", c("method"), optional=True),
-            F("checkout_id", c("checkout_id"), optional=True),
-            F("order_id", c("order_id"), optional=True),
-            F("product_id", c("product_id"), optional=True),
-            F("sku", c("sku"), optional=True),
-            F("name", c("p_name"), optional=True),
-            F("category", c("category"), optional=True),
-            F("price", c("price"), optional=True),
-            F("quantity", pl.when(c("event") == "Product Added").then(c("quantity")), optional=True),
-            F("total", c("total"), optional=True),
-            F("revenue", c("revenue"), optional=True),
-            F("currency", c("currency"), optional=True),
-            F("products", c("products"), optional=True),
+    props = None
+    if kind in ("page", "screen", "track"):
+        props = o(
+            F("path", c("page_path")) if is_page and not app else None,
+            F("title", _title(c("page_path"))) if is_page else None,
+            F("url", pl.lit(SITE) + c("page_path")) if is_page and not app else None,
+            None if is_page else col("method", "method"),
+            None if is_page else col("checkout_id", "checkout_id"),
+            None if is_page else col("order_id", "order_id"),
+            None if is_page else col("product_id", "product_id"),
+            None if is_page else col("sku", "sku"),
+            None if is_page else col("name", "p_name"),
+            None if is_page else col("category", "category"),
+            None if is_page else col("price", "price"),
+            col("quantity", "quantity") if df["event"][0] == "Product Added" else None,
+            None if is_page else col("total", "total"),
+            None if is_page else col("revenue", "revenue"),
+            None if is_page else col("currency", "currency"),
+            None if is_page else col("products", "products"),
         )
-    )
-    traits = pl.when(c("type") == "identify").then(
-        obj(
-            F("email", c("t_email"), optional=True),
-            F("name", c("t_name"), optional=True),
-            F("phone", c("t_phone"), optional=True),
-            F("createdAt", c("t_created"), optional=True),
+    traits = None
+    if kind == "identify":
+        traits = o(
+            col("email", "t_email"),
+            col("name", "t_name"),
+            col("phone", "t_phone"),
+            col("createdAt", "t_created"),
         )
-    )
-    return obj(
-        F("anonymousId", c("anonymousId"), optional=True),
-        F("userId", c("userId"), optional=True),
-        F("messageId", c("messageId"), optional=True),
+    event = df["event"][0]
+    channel = "mobile" if app else "server" if event == "Order Refunded" else "client"
+    return o(
+        col("anonymousId", "anonymousId"),
+        col("userId", "userId"),
+        col("messageId", "messageId"),
         F("type", c("type")),
-        F("event", c("event"), optional=True),
-        F("name", pl.when(is_page).then(_title(c("page_path")).str.split(" | ").list.first()), optional=True),
-        F("previousId", c("previousId"), optional=True),
-        F("timestamp", c("timestamp"), optional=True),
-        F(
-            "channel",
-            pl.when(c("app"))
-            .then(pl.lit("mobile"))
-            .when(c("event") == "Order Refunded")
-            .then(pl.lit("server"))
-            .otherwise(pl.lit("client")),
-        ),
+        col("event", "event"),
+        F("name", _title(c("page_path")).str.split(" | ").list.first()) if is_page else None,
+        col("previousId", "previousId") if kind == "alias" else None,
+        col("timestamp", "timestamp"),
+        F("channel", pl.lit(channel)),
         F("context", context, raw=True),
-        F("properties", props, optional=True, raw=True),
-        F("traits", traits, optional=True, raw=True),
+        F("properties", props, raw=True) if props is not None else None,
+        F("traits", traits, raw=True) if traits is not None else None,
     )

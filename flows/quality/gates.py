@@ -173,12 +173,12 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
                     first = (str(exc).splitlines() or [repr(exc)])[0]
                     spec = SuiteSpec(name=name, stage=stage, description="", checks=[])
                     result.suite_results.append(_fail_suite(spec, "measurable", "error", f"failed: {first}"))
-        for spec, metrics in [*measured, *extra]:
-            if spec.checks:
-                result.suite_results.append(_evaluate(context, spec, metrics, params, run_id))
+        validated = [(spec, metrics) for spec, metrics in [*measured, *extra] if spec.checks]
+        for spec, metrics in validated:
+            result.suite_results.append(_evaluate(context, spec, metrics, params, run_id))
         try:
             result.data_docs_path = gx_validation.build_data_docs(
-                context, quality_dir(settings), run_id, [s.suite for s in result.suite_results]
+                context, quality_dir(settings), run_id, [spec.name for spec, _ in validated]
             )
         except Exception as exc:  # docs are a report, not a gate: never block a run on rendering
             log.warning("GX Data Docs not built: %s", exc)

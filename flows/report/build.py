@@ -17,6 +17,7 @@ import duckdb
 import yaml
 
 from flows.errors import LifecycleError
+from flows.publish import open_for_read
 from flows.report import data
 from flows.report.page import Panel, glossary_html, page, tiles_html
 from flows.report.svg import (
@@ -224,7 +225,7 @@ def build_report(settings: Settings, source: Path | None = None) -> Path:
             f"no marts to report on: {source} does not exist", hint="run `lifecycle run` first"
         )
     try:
-        con = duckdb.connect(str(source), read_only=True)
+        con = open_for_read(Path(source))
     except duckdb.IOException as exc:
         raise LifecycleError(
             f"cannot read {source} (a pipeline run is writing it)",

@@ -190,8 +190,8 @@ def load_one(
         parsed = parse(con, spec, plan.first_line, lazy=False)
     if plan.status == "appended" and parsed.rows_in == 0:
         return None  # grew only by an incomplete line; the next run picks it up
-    if staged.complete_size:
-        plan.size = staged.complete_size
+    # plan.size stays the hashed size even if the file grew since: lines read beyond it are
+    # counted in last_line, so the next run's prefix check still matches and skips them.
     return commit_load(con, spec, plan, parsed, utc_now())
 
 

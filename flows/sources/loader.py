@@ -85,8 +85,10 @@ def _load_target(
 ) -> tuple[int, int, int]:
     """Returns (loaded, duplicates, rejects) for one target table."""
     parsed = f"_parsed_{n}"
+    has_json = any(c in ("message", "record") for c in target.columns)
+    raw_text = "coalesce(line, j::varchar)" if has_json else "line"
     rejects = con.execute(
-        f"insert into raw.rejects select ?, ?, line_no, reason, line, ? from {parsed} "
+        f"insert into raw.rejects select ?, ?, line_no, reason, {raw_text}, ? from {parsed} "
         "where reason is not null",
         [spec.name, rel, loaded_at],
     ).fetchall()[0][0]
@@ -110,7 +112,7 @@ def _load_target(
             on {_null_safe(target.key, "h", "b")}
         """
     )
-    select_cols = ", ".join("line" if c in ("message", "record") else c for c in target.columns)
+    select_cols = ", ".join("j" if c in ("message", "record") else c for c in target.columns)
     cols = ", ".join(target.columns)
     loaded = con.execute(
         f"""

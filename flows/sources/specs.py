@@ -44,23 +44,28 @@ class SourceSpec:
 
 
 def _json_base(fields: list[str], where: str = "true") -> str:
-    """One JSON parse per record: validity and type first, then all paths in one list extract."""
+    """Two JSON parses per record: the validating cast, then all paths in one list extract."""
     paths = ", ".join(f"'{p}'" for p in fields)
     return f"""
-        with base as (
-            select line_no, line,
-                -- valid JSON that starts with a brace is an object: saves a parse per record
-                case
-                    when not json_valid(line) then null
-                    when starts_with(ltrim(line), '{{') then 'OBJECT'
-                    else json_type(line)
-                end as jtype
+        with cast_json as (
+            -- the one validating parse; the JSON value is what gets stored, with no re-parse
+            select line_no, line, try_cast(line as json) as j
             from _records
             where pre_reason is null and {where}
         ),
+        base as (
+            select *,
+                -- valid JSON that starts with a brace is an object: saves a parse per record
+                case
+                    when j is null then null
+                    when starts_with(ltrim(line), '{{') then 'OBJECT'
+                    else json_type(j)
+                end as jtype
+            from cast_json
+        ),
         f as (
             select *,
-                case when jtype = 'OBJECT' then json_extract_string(line, [{paths}]) end as v
+                case when jtype = 'OBJECT' then json_extract_string(j, [{paths}]) end as v
             from base
         )
     """
@@ -91,7 +96,10 @@ _WEB_SQL = (
         ]
     )
     + f"""
-    select line_no, line,
+    select line_no,
+        -- the text is kept once: as JSON when valid, as text only when it is not
+        case when j is null then line end as line,
+        j,
         {
         _json_reason(
             f'''
@@ -164,7 +172,10 @@ _EMAIL_SQL = (
         ]
     )
     + f"""
-    select line_no, line,
+    select line_no,
+        -- the text is kept once: as JSON when valid, as text only when it is not
+        case when j is null then line end as line,
+        j,
         {
         _json_reason(
             f'''
@@ -183,7 +194,7 @@ _EMAIL_SQL = (
         case when lower(trim(v[2])) = 'bounce' then coalesce(lower(v[6]), 'bounce') end as bounce_type,
         v[7] as marketing_campaign_id,
         v[8] as marketing_campaign_name,
-        case when jtype = 'OBJECT' then json_extract(line, '$.category') end as category,
+        case when jtype = 'OBJECT' then json_extract(j, '$.category') end as category,
         v[9] as url,
         try_cast(v[10] as bigint) as asm_group_id,
         {_SG_TS} as ts,
@@ -242,7 +253,10 @@ _TICKETS_SQL = (
         where="entity = 'tickets'",
     )
     + f"""
-    select line_no, line,
+    select line_no,
+        -- the text is kept once: as JSON when valid, as text only when it is not
+        case when j is null then line end as line,
+        j,
         {
         _json_reason(
             f'''
@@ -274,7 +288,10 @@ _USERS_SQL = (
         where="entity = 'users'",
     )
     + f"""
-    select line_no, line,
+    select line_no,
+        -- the text is kept once: as JSON when valid, as text only when it is not
+        case when j is null then line end as line,
+        j,
         {
         _json_reason(
             f'''
@@ -311,7 +328,10 @@ _METRICS_SQL = (
         where="entity = 'ticket_metrics'",
     )
     + f"""
-    select line_no, line,
+    select line_no,
+        -- the text is kept once: as JSON when valid, as text only when it is not
+        case when j is null then line end as line,
+        j,
         {
         _json_reason(
             f'''

@@ -172,7 +172,7 @@ def ingest_endpoint(
         )
         summary.add(result)
         pages += 1
-        if doc.get("end_of_stream", True) or not after:
+        if doc.get("end_of_stream", True) or not after or after == cursor:
             break
     return summary
 

@@ -9,6 +9,7 @@ processes run dbt on the same project at the same time.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,8 +169,11 @@ def dbt_build_flow(
         try:
             res = _invoke(settings, args)
         except ValueError as exc:  # prefect-dbt raises ValueError when dbt itself crashed
+            # "Failed to invoke dbt command '...': Compilation Error\n  'x' is undefined" -> the why
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            why = re.sub(r"^Failed to invoke dbt command '[^']*': ", "", " ".join(lines[:2]))
             raise LifecycleError(
-                f"dbt build crashed: {str(exc).splitlines()[0]}", hint=f"logs in {settings.root / 'dbt_logs'}"
+                f"dbt build crashed: {why[:400]}", hint=f"logs in {settings.root / 'dbt_logs'}"
             ) from exc
     results = list(getattr(getattr(res, "result", None), "results", None) or [])
     summary = summarize_results("build", results, time.monotonic() - started, bool(res.success))

@@ -58,6 +58,7 @@ def test_person_id_is_always_the_first_exported_field():
         ({"filter": "true; drop table marts.dim_persons"}, "no ';'"),
         ({"fields": ["email", "e-mail"]}, "bad field name(s) ['e-mail']"),
         ({"fields": []}, "at least one column"),
+        ({"fields": ["email", "record_hash"]}, "reserved for sync state"),
         ({"feilds": ["email"]}, "feilds: Extra inputs are not permitted"),
         ({"model": "marts.x; --", "filter": None}, "bad model name"),
     ],

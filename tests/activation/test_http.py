@@ -188,6 +188,15 @@ def test_rate_limiter_spaces_requests():
     assert slept == pytest.approx([0.25, 0.25, 0.25, 0.25])
 
 
+def test_rate_limiter_is_shared_per_destination():
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    a = RateLimiter.for_destination("crm_x", 2, lambda s: None, clock)
+    assert RateLimiter.for_destination("crm_x", 2, lambda s: None, clock) is a
+    assert RateLimiter.for_destination("other_x", 2, lambda s: None, clock) is not a
+    assert RateLimiter.for_destination("crm_x", 4, lambda s: None, clock) is not a
+
+
 def test_idempotency_key_depends_on_content_only():
     a = [Record("upsert", "p1", "h1", "{}"), Record("delete", "p2", None, "null")]
     assert idempotency_key("crm", "s", a) == idempotency_key("crm", "s", list(a))

@@ -58,6 +58,8 @@ def first_load() -> RawBatch:
     b.web("m-2", "page", ts(11), user="m-user")
     # Stages (as_of = day 181, the clock event).
     b.web("r-1", "page", ts(170), anon="r-anon", context={"page": {"referrer": "https://www.google.com/q"}})
+    internal = {"page": {"url": "https://shop.example.com/b", "referrer": "https://shop.example.com/a"}}
+    b.web("ir-1", "page", ts(170), anon="ir-anon", context=internal)
     b.web("lo-1", "track", ts(100), user="lo", event="Signed Up")
     b.web("lq-0", "track", ts(175), user="lq", event="Signed Up")
     for i in range(12):
@@ -255,7 +257,12 @@ def test_orders_refunds_scores_and_touch(built) -> None:
     assert p[pid("user_id", "ls")][7] is False  # a 'blocked' bounce is not a hard bounce
     r = p[pid("anonymous_id", "r-anon")]
     assert (r[8], r[9]) == ("google.com", "search")
-    assert r[11].startswith("2026-07-01")  # as_of defaults to the latest event
+    assert r[11].startswith("2026-07-01")
+    internal = p[pid("anonymous_id", "ir-anon")]
+    assert (internal[8], internal[9]) == (
+        "direct",
+        "direct",
+    )  # own-site referrer is not a source  # as_of defaults to the latest event
 
 
 def test_transitions_include_lapses_and_reactivation(built) -> None:

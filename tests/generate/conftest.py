@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 from datetime import date
@@ -29,7 +30,9 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSumma
     return raw, summary
 
 
+@functools.cache
 def web_lines(raw: Path) -> list[tuple[Path, str]]:
+    """(file, line) for every web line; cached, since several tests read the same data set."""
     out = []
     for f in sorted((raw / "web").rglob("*.jsonl.gz")):
         with gzip.open(f, "rt") as fh:
@@ -37,6 +40,13 @@ def web_lines(raw: Path) -> list[tuple[Path, str]]:
     return out
 
 
+@functools.cache
+def web_messages(raw: Path) -> list[dict]:
+    """Parsed web messages of a clean data set (cached)."""
+    return [json.loads(line) for _, line in web_lines(raw)]
+
+
+@functools.cache
 def email_records(raw: Path) -> list[tuple[Path, str]]:
     """(file, raw record text) for every SendGrid record, from both array and JSONL files."""
     out = []

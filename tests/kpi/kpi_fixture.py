@@ -150,7 +150,7 @@ def _sendgrid(
         "event": event,
         "email": email,
         "ts": _ts(ts),
-        "sg_message_id": f"m-{sg_id}",
+        "sg_message_id": f"{campaign_id}-{email}",  # one message per campaign and recipient
         "bounce_type": bounce_type,
         "marketing_campaign_id": campaign_id,
         "marketing_campaign_name": campaign_name,
@@ -163,6 +163,7 @@ def _sendgrid(
 
 SPRING = ("c1", "Spring Sale")
 MAY = ("c2", "May News")
+BLAST = ("c3", "Test Blast")
 SENDGRID = [
     _sendgrid("e1", "processed", "alice@example.com", "2026-03-08 09:00:00", SPRING),
     _sendgrid("e2", "delivered", "alice@example.com", "2026-03-08 09:01:00", SPRING),
@@ -177,7 +178,7 @@ SENDGRID = [
     _sendgrid("e11", "open", "carol@example.com", "2026-03-09 12:00:00", SPRING),
     _sendgrid("e12", "click", "carol@example.com", "2026-03-09 12:10:00", SPRING),
     _sendgrid("e13", "unsubscribe", "bob@example.com", "2026-03-09 08:00:00", SPRING),
-    # A late open of the March campaign in May (no delivery in May: its May open rate is NULL).
+    # A late open of the March campaign in May: it counts in the send month, March.
     _sendgrid("e14", "open", "alice@example.com", "2026-05-02 09:00:00", SPRING),
     _sendgrid("e15", "processed", "alice@example.com", "2026-05-05 09:00:00", MAY),
     _sendgrid("e16", "delivered", "alice@example.com", "2026-05-05 09:01:00", MAY),
@@ -189,6 +190,9 @@ SENDGRID = [
     _sendgrid("e22", "click", "alice@example.com", "2026-05-05 10:05:00", MAY),
     _sendgrid("e23", "spamreport", "carol@example.com", "2026-05-06 08:00:00", MAY),
     _sendgrid("e24", "group_unsubscribe", "carol@example.com", "2026-05-06 08:01:00", MAY),
+    # A send that never reached anyone: nothing delivered, so its open rate is NULL.
+    _sendgrid("e25", "processed", "dave@example.com", "2026-05-20 09:00:00", BLAST),
+    _sendgrid("e26", "dropped", "dave@example.com", "2026-05-20 09:00:01", BLAST),
 ]
 SENDGRID_DUPLICATES = [SENDGRID[1]]  # e2 delivered, posted twice
 

@@ -139,3 +139,27 @@ def test_invalid_inputs_are_rejected_by_the_fitter() -> None:
         gg.fit([1], [0.0])
     with pytest.raises(ValueError, match="missing columns"):
         predict_clv(pl.DataFrame({"person_id": ["a"]}), None)
+
+
+def test_homogeneous_dropout_uses_the_limiting_model() -> None:
+    # Every customer drops out with p = 0.2 (a, b -> infinity): the fit stops at the search box
+    # or on the flat ridge, is still used, and every prediction is finite.
+    rng = np.random.default_rng(11)
+    T = rng.uniform(10, 60, 3000)
+    x, t_x, _ = bgnbd.simulate(bgnbd.BgNbdParams(r=0.8, alpha=6.0, a=2e5, b=8e5), T, rng)
+    summary = pl.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(x.size)],
+            "frequency": x,
+            "recency_weeks": t_x,
+            "tenure_weeks": T,
+            "repeat_monetary_value": np.where(x > 0, 50.0 + rng.gamma(2.0, 5.0, x.size), np.nan),
+            "avg_order_value": np.full(x.size, 55.0),
+        }
+    ).with_columns(pl.col("repeat_monetary_value").fill_nan(None))
+    result = predict_clv(summary, datetime(2026, 6, 1))
+    assert result.fit["bgnbd_used"], result.fit["fit_status"]
+    fit = result.fit
+    assert fit["a"] / (fit["a"] + fit["b"]) == pytest.approx(0.2, abs=0.05)
+    assert result.predictions["expected_purchases_12m"].is_finite().all()
+    assert result.predictions["predicted_clv_12m"].null_count() == 0

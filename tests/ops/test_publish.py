@@ -77,3 +77,17 @@ def test_stale_temp_files_from_a_crash_are_swept(marts_settings) -> None:
     stale.write_bytes(b"half written")
     publish_marts(marts_settings)
     assert not stale.exists()
+
+
+def test_publish_and_report_work_while_this_process_holds_the_warehouse_open(marts_settings) -> None:
+    """Inside `lifecycle run` other steps may keep a read-write connection open in-process."""
+    from flows.report import build_report
+
+    held = duckdb.connect(str(marts_settings.warehouse_path))
+    try:
+        publish_marts(marts_settings, run_id="shared")
+        report = build_report(marts_settings, source=marts_settings.warehouse_path)
+    finally:
+        held.close()
+    assert _counts(marts_settings.published_path)["dim_persons"] == 300
+    assert 'data-panel="Lifecycle funnel" data-state="ok"' in report.read_text()

@@ -171,3 +171,27 @@ def test_second_run_exits_with_a_clear_line(settings) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_console_logs_drop_tracebacks_but_other_handlers_keep_them() -> None:
+    import logging
+
+    from flows.progress import quiet_tracebacks
+
+    console, kept = io.StringIO(), []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record.exc_info)
+
+    logger = logging.getLogger("prefect.lifecycle_ops_test")
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(console))
+    logger.addHandler(Keep())
+    quiet_tracebacks(debug=False)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.error("step failed", exc_info=True)
+    assert console.getvalue() == "step failed\n"
+    assert kept and kept[0] is not None  # the API handler still gets the trace for the UI

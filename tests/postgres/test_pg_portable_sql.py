@@ -77,13 +77,21 @@ DUCKDB_ONLY: list[tuple[str, str]] = [
 
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 _SQL_COMMENT = re.compile(r"--[^\n]*")
-_MACRO_HEADER = re.compile(r"\{%-?\s*macro\s+[^%]*-?%\}")
+# Jinja tags and expressions are Python-like (trailing commas are fine there) and macro calls are
+# checked where the macro is defined; only the SQL text between them is linted.
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _DUCKDB_MACRO = re.compile(r"\{%-?\s*macro\s+duckdb__.*?\{%-?\s*endmacro\s*-?%\}", re.S)
 
 
 def _blank(match: re.Match) -> str:
     """Replace text but keep its newlines, so line numbers still point at the source."""
     return re.sub(r"[^\n]", " ", match.group(0))
+
+
+def _placeholder(match: re.Match) -> str:
+    """A Jinja expression stands for some SQL: keep a token in its place (so `{{ a }},\n{{ b }}` is
+    not read as a trailing comma) and its newlines."""
+    return "J" + _blank(match)[1:]
 
 
 def portable_sql_findings(project: Path = DBT_PROJECT) -> list[str]:
@@ -97,7 +105,7 @@ def portable_sql_findings(project: Path = DBT_PROJECT) -> list[str]:
     for path in files:
         text = _JINJA_COMMENT.sub(_blank, path.read_text())
         text = _DUCKDB_MACRO.sub(_blank, text)
-        text = _MACRO_HEADER.sub(_blank, text)
+        text = _JINJA_TAG.sub(_placeholder, text)
         text = _SQL_COMMENT.sub(_blank, text)
         for pattern, instead in DUCKDB_ONLY:
             for m in re.finditer(pattern, text, re.I):
@@ -116,6 +124,7 @@ def test_checker_finds_duckdb_only_sql(tmp_path: Path) -> None:
     )
     (tmp_path / "macros" / "x.sql").write_text(
         "{% macro duckdb__x() %}max_by(a, b){% endmacro %}\n{% macro y() %}median(a){% endmacro %}\n"
+        "{{ config(materialized='table',\n) }} {{ lifecycle.max_by('a', 'b') }}\n"
     )
     found = portable_sql_findings(tmp_path)
     assert any(f.startswith("models/m.sql:3:") and "comma" in f for f in found), found
@@ -127,3 +136,21 @@ def test_checker_finds_duckdb_only_sql(tmp_path: Path) -> None:
 def test_dbt_project_sql_is_portable() -> None:
     findings = portable_sql_findings()
     assert not findings, "DuckDB-only SQL outside dispatched macros:\n" + "\n".join(findings)
+
+
+def test_every_dispatched_macro_has_a_postgres_version() -> None:
+    """A new `adapter.dispatch('x', 'lifecycle')` without `postgres__x` breaks the PostgreSQL target."""
+    macros = DBT_PROJECT / "macros"
+    sources = {p: p.read_text() for p in macros.rglob("*.sql")}
+    dispatched = {
+        name
+        for text in sources.values()
+        for name in re.findall(r"adapter\.dispatch\(\s*'(\w+)'\s*,\s*'lifecycle'", text)
+    }
+    defined = {
+        name for text in sources.values() for name in re.findall(r"macro\s+postgres__(\w+)\s*\(", text)
+    }
+    assert dispatched, "no dispatched macros found: has the macro layout changed?"
+    assert not dispatched - defined, (
+        f"dispatched macros without a postgres__ version: {sorted(dispatched - defined)}"
+    )

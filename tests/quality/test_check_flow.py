@@ -41,5 +41,7 @@ def test_check_flow_and_cli_exit_status(prefect_harness, quality_settings, wareh
 
     out = capsys.readouterr().out
     assert status == 1
-    assert out.startswith("gate all: FAILED mart_persons.one_row_per_person: 3 person_ids appear more than once")
+    assert out.startswith(
+        "gate all: FAILED mart_persons.one_row_per_person: 3 person_ids appear more than once"
+    )
     assert f"data docs: {quality_settings.root / 'quality' / 'data_docs' / 'index.html'}" in out

@@ -89,7 +89,7 @@ def test_reject_rate_of_the_latest_load_over_threshold_fails(quality_settings, w
 
     assert [f.key for f in result.failures] == ["raw_web.reject_rate"]
     assert result.failures[0].message == (
-        "latest web load quarantined 400 of 2,000 lines (20.0%, max 5%) across 2 files; see raw.rejects"
+        "latest web load quarantined 400 of 2,000 lines (20.0%, max 10%) across 2 files; see raw.rejects"
     )
 
 

@@ -27,6 +27,9 @@ def test_documented_samples_ingest_with_correct_counts(settings, samples_dir):
     assert got["email"] == (27, 28, 1, 10)
     assert got["tickets"] == (6, 3, 2, 2)
     assert summary.total_rejects == 26
+    table = str(summary).splitlines()
+    assert table[0].split() == ["source", "files", "rows", "duplicates", "rejects"]
+    assert table[-1].split() == ["total", "52", "33", "6", "26"]
     assert query(settings, "select count(*) from raw.rejects") == [(26,)]
     # Every record is accounted for in the manifest.
     assert query(

@@ -57,13 +57,29 @@ class BatchOutcome:
 
 
 class RateLimiter:
-    """Spaces request starts at least 1/rate seconds apart (per destination)."""
+    """Spaces request starts at least 1/rate seconds apart.
+
+    `for_destination` shares one limiter per destination name in the process, so several segments
+    pushed to the same tool one after another still respect that tool's limit together.
+    """
+
+    _shared: dict[str, RateLimiter] = {}
 
     def __init__(self, per_second: float, sleep: Callable[[float], None], clock: Callable[[], float]):
         self.interval = 1.0 / per_second
         self.sleep = sleep
         self.clock = clock
         self.next_at = 0.0
+
+    @classmethod
+    def for_destination(
+        cls, name: str, per_second: float, sleep: Callable[[float], None], clock: Callable[[], float]
+    ) -> RateLimiter:
+        limiter = cls._shared.get(name)
+        if limiter is None or limiter.interval != 1.0 / per_second or limiter.clock is not clock:
+            limiter = cls._shared[name] = cls(per_second, sleep, clock)
+        limiter.sleep = sleep
+        return limiter
 
     def wait(self) -> None:
         now = self.clock()
@@ -141,7 +157,7 @@ class HttpSender:
         self.redact = Redactor(url, token)
         self.logger = logger
         self.sleep = sleep
-        self.limiter = RateLimiter(dest.rate_limit_per_second, sleep, clock)
+        self.limiter = RateLimiter.for_destination(dest.name, dest.rate_limit_per_second, sleep, clock)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -60,12 +60,24 @@ resolved as (
 
 ),
 
+-- A referrer on the site's own host is internal navigation, not a source (no class).
+classified as (
+
+    select
+        *,
+        {{ lifecycle.url_host('page_url') }} as page_host
+    from resolved
+
+),
+
 final as (
 
     select
         *,
-        {{ lifecycle.referrer_class('referrer_host') }} as referrer_class
-    from resolved
+        case
+            when referrer_host is distinct from page_host then {{ lifecycle.referrer_class('referrer_host') }}
+        end as referrer_class
+    from classified
 
 )
 

@@ -120,7 +120,7 @@ latest_email as (
 
     select distinct on (person_id) person_id, email
     from emails_seen
-    order by person_id, seen_at desc nulls last, email
+    order by person_id asc, seen_at desc nulls last, email asc
 
 ),
 

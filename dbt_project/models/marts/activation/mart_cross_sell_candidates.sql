@@ -64,10 +64,11 @@ recommendations as (
         affinity.confidence,
         affinity.lift
     from owned
-    inner join affinity on affinity.product_id = owned.product_id
+    inner join affinity on owned.product_id = affinity.product_id
     left join owned as already_owned
-        on already_owned.person_id = owned.person_id
-        and already_owned.product_id = affinity.associated_product_id
+        on
+            owned.person_id = already_owned.person_id
+            and affinity.associated_product_id = already_owned.product_id
     where already_owned.person_id is null
 
 ),
@@ -78,7 +79,7 @@ ranked as (
         *,
         row_number() over (
             partition by person_id
-            order by lift desc, confidence desc, support desc, recommended_product_id, anchor_product_id
+            order by lift desc, confidence desc, support desc, recommended_product_id asc, anchor_product_id asc
         ) as recommendation_rank
     from recommendations
 
@@ -100,7 +101,7 @@ final as (
         ranked.lift,
         eligible_persons.as_of
     from ranked
-    inner join eligible_persons on eligible_persons.person_id = ranked.person_id
+    inner join eligible_persons on ranked.person_id = eligible_persons.person_id
     where ranked.recommendation_rank = 1
 
 )

@@ -56,8 +56,9 @@ pair_orders as (
         count(*) as orders_with_both
     from baskets as antecedent
     inner join baskets as consequent
-        on consequent.order_id = antecedent.order_id
-        and consequent.product_id <> antecedent.product_id
+        on
+            antecedent.order_id = consequent.order_id
+            and antecedent.product_id <> consequent.product_id
     group by antecedent.product_id, consequent.product_id
 
 ),
@@ -68,7 +69,7 @@ metrics as (
         pair_orders.product_id,
         pair_orders.associated_product_id,
         pair_orders.orders_with_both,
-        antecedent.orders_with_product as orders_with_product,
+        antecedent.orders_with_product,
         consequent.orders_with_product as orders_with_associated,
         order_total.total_orders,
         cast(pair_orders.orders_with_both as double precision) / order_total.total_orders as support,
@@ -77,8 +78,8 @@ metrics as (
         / (cast(consequent.orders_with_product as double precision) / order_total.total_orders) as lift
     from pair_orders
     cross join order_total
-    inner join product_orders as antecedent on antecedent.product_id = pair_orders.product_id
-    inner join product_orders as consequent on consequent.product_id = pair_orders.associated_product_id
+    inner join product_orders as antecedent on pair_orders.product_id = antecedent.product_id
+    inner join product_orders as consequent on pair_orders.associated_product_id = consequent.product_id
 
 ),
 
@@ -99,7 +100,7 @@ final as (
         metrics.lift,
         metrics.support >= {{ var('cross_sell_min_support') }} as meets_min_support
     from metrics
-    left join products as associated on associated.product_id = metrics.associated_product_id
+    left join products as associated on metrics.associated_product_id = associated.product_id
 
 )
 

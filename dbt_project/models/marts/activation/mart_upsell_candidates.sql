@@ -65,10 +65,10 @@ owned_ranked as (
         products.upgrade_to_product_id,
         row_number() over (
             partition by owned.person_id
-            order by products.tier desc, owned.last_bought_at desc, owned.product_id
+            order by products.tier desc, owned.last_bought_at desc, owned.product_id asc
         ) as tier_rank
     from owned
-    inner join products on products.product_id = owned.product_id
+    inner join products on owned.product_id = products.product_id
 
 ),
 
@@ -84,10 +84,11 @@ upgrade_paths as (
         upgrade.tier as recommended_tier,
         upgrade.price as recommended_product_price
     from owned_ranked
-    inner join products as upgrade on upgrade.product_id = owned_ranked.upgrade_to_product_id
+    inner join products as upgrade on owned_ranked.upgrade_to_product_id = upgrade.product_id
     left join owned as already_owned
-        on already_owned.person_id = owned_ranked.person_id
-        and already_owned.product_id = owned_ranked.upgrade_to_product_id
+        on
+            owned_ranked.person_id = already_owned.person_id
+            and owned_ranked.upgrade_to_product_id = already_owned.product_id
     where owned_ranked.tier_rank = 1 and already_owned.person_id is null
 
 ),
@@ -132,11 +133,12 @@ engaged as (
         max(case when engagements.engagement = 'viewed_upgrade' then 1 else 0 end) = 1 as viewed_upgrade
     from upgrade_paths
     inner join engagements
-        on engagements.person_id = upgrade_paths.person_id
-        and (
-            engagements.engagement <> 'viewed_upgrade'
-            or engagements.product_id = upgrade_paths.recommended_product_id
-        )
+        on
+            upgrade_paths.person_id = engagements.person_id
+            and (
+                engagements.engagement <> 'viewed_upgrade'
+                or upgrade_paths.recommended_product_id = engagements.product_id
+            )
     group by upgrade_paths.person_id
 
 ),
@@ -158,8 +160,8 @@ final as (
         engaged.viewed_upgrade,
         as_of.as_of
     from upgrade_paths
-    inner join engaged on engaged.person_id = upgrade_paths.person_id
-    inner join persons on persons.person_id = upgrade_paths.person_id
+    inner join engaged on upgrade_paths.person_id = engaged.person_id
+    inner join persons on upgrade_paths.person_id = persons.person_id
     cross join as_of
     where
         not persons.is_email_suppressed

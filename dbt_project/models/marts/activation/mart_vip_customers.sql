@@ -35,7 +35,7 @@ final as (
         persons.last_order_at,
         persons.as_of
     from persons
-    left join rfm on rfm.person_id = persons.person_id
+    left join rfm on persons.person_id = rfm.person_id
     where persons.lifecycle_stage = 'loyalty' or rfm.segment = 'champions'
 
 )

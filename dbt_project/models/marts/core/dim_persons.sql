@@ -52,7 +52,7 @@ touches as (
 
 web_events as (
 
-    select person_id, event_at, referrer_host, referrer_class
+    select person_id, message_id, type, event_at, referrer_host, referrer_class
     from {{ ref('int_web_events_resolved') }}
     where person_id is not null and event_at <= {{ lifecycle_as_of() }}
 
@@ -81,12 +81,13 @@ first_touch as (
 
 ),
 
+-- Without a campaign touch, the class of the external referrer of the first page view.
 first_referrer as (
 
     select distinct on (person_id) person_id, referrer_host, referrer_class
     from web_events
-    where referrer_class is not null
-    order by person_id, event_at, referrer_host
+    where type = 'page'
+    order by person_id, event_at, message_id
 
 ),
 
@@ -100,7 +101,7 @@ current_transition as (
 
     select distinct on (person_id) person_id, to_stage, transitioned_at
     from transitions
-    order by person_id, transition_number desc
+    order by person_id asc, transition_number desc
 
 ),
 
@@ -138,12 +139,12 @@ final as (
         lead_statuses.lead_score,
         case
             when first_touch.person_id is not null then first_touch.source
-            when first_referrer.person_id is not null then first_referrer.referrer_host
+            when first_referrer.referrer_class is not null then first_referrer.referrer_host
             when has_web.person_id is not null then 'direct'
         end as first_touch_source,
         case
             when first_touch.person_id is not null then first_touch.medium
-            when first_referrer.person_id is not null then first_referrer.referrer_class
+            when first_referrer.referrer_class is not null then first_referrer.referrer_class
             when has_web.person_id is not null then 'direct'
         end as first_touch_medium,
         first_touch.campaign as first_touch_campaign,

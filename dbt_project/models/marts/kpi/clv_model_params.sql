@@ -45,9 +45,12 @@ fits as (
 
 final as (
 
-    select * from fits
+    -- Anti-join: a fit already stored is never appended twice.
+    select fits.*
+    from fits
     {% if is_incremental() %}
-    where fit_id not in (select fit_id from {{ this }})
+        left join {{ this }} as existing on fits.fit_id = existing.fit_id
+        where existing.fit_id is null
     {% endif %}
 
 )

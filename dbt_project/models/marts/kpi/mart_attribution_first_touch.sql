@@ -65,7 +65,7 @@ credited as (
         0 as first_order_revenue,
         0 as customer_net_revenue
     from lead_entries
-    inner join person_channels on person_channels.person_id = lead_entries.person_id
+    inner join person_channels on lead_entries.person_id = person_channels.person_id
 
     union all
 
@@ -79,7 +79,7 @@ credited as (
         first_orders.net_revenue as first_order_revenue,
         person_channels.net_revenue as customer_net_revenue
     from first_orders
-    inner join person_channels on person_channels.person_id = first_orders.person_id
+    inner join person_channels on first_orders.person_id = person_channels.person_id
 
 ),
 

@@ -55,9 +55,10 @@ final as (
         {{ kpi_safe_divide('coalesce(spend_per_month.spend, 0)', 'customers_per_month.new_customers') }} as cac
     from spend_per_month
     full outer join customers_per_month
-        on customers_per_month.month = spend_per_month.month
-        and customers_per_month.source = spend_per_month.source
-        and customers_per_month.medium = spend_per_month.medium
+        on
+            spend_per_month.month = customers_per_month.month
+            and spend_per_month.source = customers_per_month.source
+            and spend_per_month.medium = customers_per_month.medium
 
 )
 

@@ -58,8 +58,8 @@ active_per_cohort_month as (
         active_months.activity_month,
         count(*) as active_customers
     from active_months
-    inner join customer_cohorts on customer_cohorts.person_id = active_months.person_id
-    group by 1, 2
+    inner join customer_cohorts on active_months.person_id = customer_cohorts.person_id
+    group by customer_cohorts.cohort_month, active_months.activity_month
 
 ),
 
@@ -77,10 +77,11 @@ final as (
         months.activity_month = cast({{ dbt.date_trunc('month', 'as_of.as_of') }} as date) as is_partial_month
     from cohort_sizes
     cross join as_of
-    inner join months on months.activity_month >= cohort_sizes.cohort_month
+    inner join months on cohort_sizes.cohort_month <= months.activity_month
     left join active_per_cohort_month
-        on active_per_cohort_month.cohort_month = cohort_sizes.cohort_month
-        and active_per_cohort_month.activity_month = months.activity_month
+        on
+            cohort_sizes.cohort_month = active_per_cohort_month.cohort_month
+            and months.activity_month = active_per_cohort_month.activity_month
 
 )
 

@@ -35,7 +35,7 @@ final as (
         predictions.fit_id,
         summary.as_of
     from summary
-    left join predictions on predictions.person_id = summary.person_id
+    left join predictions on summary.person_id = predictions.person_id
 
 )
 

@@ -32,7 +32,7 @@ lead_entries as (
     select person_id, min(transitioned_at) as lead_at
     from transitions
     where to_stage = 'acquisition'
-    group by person_id
+    group by 1
 
 ),
 
@@ -43,7 +43,7 @@ first_orders as (
         orders.ordered_at as first_order_at,
         {{ dbt.datediff('lead_entries.lead_at', 'orders.ordered_at', 'second') }} / 86400.0 as days_to_convert
     from orders
-    left join lead_entries on lead_entries.person_id = orders.person_id
+    left join lead_entries on orders.person_id = lead_entries.person_id
     where orders.order_number = 1
 
 ),
@@ -82,11 +82,11 @@ days as (
 periods as (
 
     {% for grain in grains %}
-    select distinct
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
-    from days
-    {% if not loop.last %}union all{% endif %}
+        select distinct
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
+        from days
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -94,13 +94,14 @@ periods as (
 visitors as (
 
     {% for grain in grains %}
-    select
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start,
-        count(distinct person_id) as visitors
-    from person_days
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start,
+            {# person_days rows are already distinct per day: only weeks and months need a distinct count. #}
+            {% if grain == 'day' %}count(*){% else %}count(distinct person_id){% endif %} as visitors
+        from person_days
+        group by 1, 2
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -108,13 +109,13 @@ visitors as (
 new_leads as (
 
     {% for grain in grains %}
-    select
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'lead_at') }} as date) as period_start,
-        count(*) as new_leads
-    from lead_entries
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'lead_at') }} as date) as period_start,
+            count(*) as new_leads
+        from lead_entries
+        group by 1, 2
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -122,15 +123,15 @@ new_leads as (
 new_customers as (
 
     {% for grain in grains %}
-    select
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'first_order_at') }} as date) as period_start,
-        count(*) as new_customers,
-        count(days_to_convert) as converted_leads,
-        percentile_cont(0.5) within group (order by days_to_convert) as median_days_to_convert
-    from first_orders
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'first_order_at') }} as date) as period_start,
+            count(*) as new_customers,
+            count(days_to_convert) as converted_leads,
+            percentile_cont(0.5) within group (order by days_to_convert) as median_days_to_convert
+        from first_orders
+        group by 1, 2
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -147,12 +148,13 @@ final as (
         new_customers.median_days_to_convert
     from periods
     left join visitors
-        on visitors.period_grain = periods.period_grain and visitors.period_start = periods.period_start
+        on periods.period_grain = visitors.period_grain and periods.period_start = visitors.period_start
     left join new_leads
-        on new_leads.period_grain = periods.period_grain and new_leads.period_start = periods.period_start
+        on periods.period_grain = new_leads.period_grain and periods.period_start = new_leads.period_start
     left join new_customers
-        on new_customers.period_grain = periods.period_grain
-        and new_customers.period_start = periods.period_start
+        on
+            periods.period_grain = new_customers.period_grain
+            and periods.period_start = new_customers.period_start
 
 )
 

@@ -43,11 +43,11 @@ leads as (
         {{ dbt.datediff('lead_entries.lead_at', 'first_orders.first_order_at', 'second') }} / 86400.0
             as days_to_convert,
         first_orders.first_order_at is not null
-            and first_orders.first_order_at
-            <= {{ dbt.dateadd('day', var('lead_conversion_window_days'), 'lead_entries.lead_at') }}
+        and first_orders.first_order_at
+        <= {{ dbt.dateadd('day', var('lead_conversion_window_days'), 'lead_entries.lead_at') }}
             as converted_within_window
     from lead_entries
-    left join first_orders on first_orders.person_id = lead_entries.person_id
+    left join first_orders on lead_entries.person_id = first_orders.person_id
 
 ),
 
@@ -85,7 +85,7 @@ final as (
             as lead_to_customer_rate_window,
         per_month.median_days_to_convert
     from months
-    left join per_month on per_month.lead_month = months.lead_month
+    left join per_month on months.lead_month = per_month.lead_month
 
 )
 

@@ -28,14 +28,15 @@ touches_in_window as (
         touches.campaign,
         row_number() over (
             partition by orders.order_id
-            order by touches.touched_at desc, touches.touch_type, touches.touch_id
+            order by touches.touched_at desc, touches.touch_type asc, touches.touch_id asc
         ) as recency_rank
     from orders
     inner join touches
-        on touches.person_id = orders.person_id
-        and touches.touched_at <= orders.ordered_at
-        and touches.touched_at
-        >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'orders.ordered_at') }}
+        on
+            orders.person_id = touches.person_id
+            and orders.ordered_at >= touches.touched_at
+            and touches.touched_at
+            >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'orders.ordered_at') }}
 
 ),
 
@@ -60,7 +61,7 @@ final as (
         last_touches.touch_type,
         last_touches.touched_at
     from orders
-    left join last_touches on last_touches.order_id = orders.order_id
+    left join last_touches on orders.order_id = last_touches.order_id
 
 )
 

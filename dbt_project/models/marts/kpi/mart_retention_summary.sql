@@ -64,8 +64,9 @@ customers_at_month_start as (
     select months.month, count(distinct stage_spells.person_id) as customers_at_start
     from months
     inner join stage_spells
-        on stage_spells.entered_at <= cast(months.month as timestamp)
-        and (stage_spells.left_at is null or stage_spells.left_at > cast(months.month as timestamp))
+        on
+            stage_spells.entered_at <= cast(months.month as timestamp)
+            and (stage_spells.left_at is null or stage_spells.left_at > cast(months.month as timestamp))
     where stage_spells.stage in ('conversion', 'retention', 'loyalty', 'at_risk')
     group by months.month
 
@@ -78,7 +79,7 @@ churned_in_month as (
         count(*) as churned
     from transitions
     where to_stage = 'churned'
-    group by 1
+    group by cast({{ dbt.date_trunc('month', 'transitioned_at') }} as date)
 
 ),
 
@@ -120,10 +121,10 @@ final as (
         {{ kpi_safe_divide('coalesce(churned_in_month.churned, 0)', 'customers_at_month_start.customers_at_start') }}
             as churn_rate
     from months
-    left join customers_by_month on customers_by_month.month = months.month
-    left join repeat_by_month on repeat_by_month.month = months.month
-    left join customers_at_month_start on customers_at_month_start.month = months.month
-    left join churned_in_month on churned_in_month.month = months.month
+    left join customers_by_month on months.month = customers_by_month.month
+    left join repeat_by_month on months.month = repeat_by_month.month
+    left join customers_at_month_start on months.month = customers_at_month_start.month
+    left join churned_in_month on months.month = churned_in_month.month
 
 )
 

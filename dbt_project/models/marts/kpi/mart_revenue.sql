@@ -24,11 +24,11 @@ days as (
 periods as (
 
     {% for grain in grains %}
-    select distinct
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
-    from days
-    {% if not loop.last %}union all{% endif %}
+        select distinct
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
+        from days
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -36,19 +36,19 @@ periods as (
 per_period as (
 
     {% for grain in grains %}
-    select
-        '{{ grain }}' as period_grain,
-        cast({{ dbt.date_trunc(grain, 'ordered_at') }} as date) as period_start,
-        count(*) as orders,
-        sum(case when order_number = 1 then 1 else 0 end) as new_customer_orders,
-        sum(gross_total) as gross_revenue,
-        sum(refunded_amount) as refunds,
-        sum(net_revenue) as net_revenue,
-        sum(case when order_number = 1 then net_revenue else 0 end) as new_revenue,
-        sum(case when order_number > 1 then net_revenue else 0 end) as returning_revenue
-    from orders
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'ordered_at') }} as date) as period_start,
+            count(*) as orders,
+            sum(case when order_number = 1 then 1 else 0 end) as new_customer_orders,
+            sum(gross_total) as gross_revenue,
+            sum(refunded_amount) as refunds,
+            sum(net_revenue) as net_revenue,
+            sum(case when order_number = 1 then net_revenue else 0 end) as new_revenue,
+            sum(case when order_number > 1 then net_revenue else 0 end) as returning_revenue
+        from orders
+        group by 1, 2
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -69,8 +69,9 @@ final as (
         coalesce(per_period.returning_revenue, 0) as returning_revenue
     from periods
     left join per_period
-        on per_period.period_grain = periods.period_grain
-        and per_period.period_start = periods.period_start
+        on
+            periods.period_grain = per_period.period_grain
+            and periods.period_start = per_period.period_start
 
 )
 

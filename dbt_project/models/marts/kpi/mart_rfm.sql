@@ -49,7 +49,7 @@ scored as (
 
     select
         *,
-        ntile(5) over (order by recency_days desc, person_id) as r_score,
+        ntile(5) over (order by recency_days desc, person_id asc) as r_score,
         ntile(5) over (order by frequency, person_id) as f_score,
         ntile(5) over (order by monetary, person_id) as m_score
     from metrics
@@ -68,8 +68,8 @@ final as (
         f_score,
         m_score,
         cast(r_score as {{ dbt.type_string() }})
-            || cast(f_score as {{ dbt.type_string() }})
-            || cast(m_score as {{ dbt.type_string() }}) as rfm_cell,
+        || cast(f_score as {{ dbt.type_string() }})
+        || cast(m_score as {{ dbt.type_string() }}) as rfm_cell,
         case
             when r_score = 5 and f_score >= 4 then 'champions'
             when r_score in (3, 4) and f_score >= 4 then 'loyal'

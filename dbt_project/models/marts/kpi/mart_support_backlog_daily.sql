@@ -26,11 +26,12 @@ open_ticket_days as (
         tickets.priority
     from days
     inner join tickets
-        on tickets.created_at < cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
-        and (
-            tickets.solved_at is null
-            or tickets.solved_at >= cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
-        )
+        on
+            tickets.created_at < cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
+            and (
+                tickets.solved_at is null
+                or tickets.solved_at >= cast({{ dbt.dateadd('day', 1, 'days.day') }} as timestamp)
+            )
 
 ),
 
@@ -52,7 +53,7 @@ final as (
         coalesce(per_day.backlog, 0) as backlog,
         coalesce(per_day.backlog_high_urgent, 0) as backlog_high_urgent
     from days
-    left join per_day on per_day.day = days.day
+    left join per_day on days.day = per_day.day
 
 )
 

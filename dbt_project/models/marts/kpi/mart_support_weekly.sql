@@ -21,7 +21,7 @@ tickets as (
         coalesce(channel, '(none)') as channel_key,
         case coalesce(priority, 'normal')
             {%- for priority, minutes in sla.items() %}
-            when '{{ priority }}' then {{ minutes }}
+                when '{{ priority }}' then {{ minutes }}
             {%- endfor %}
             else {{ sla['normal'] }}
         end as sla_target_minutes
@@ -111,17 +111,20 @@ final as (
             as one_touch_resolution_rate
     from keys
     left join created_weekly
-        on created_weekly.week_start = keys.week_start
-        and created_weekly.priority = keys.priority
-        and created_weekly.channel = keys.channel
+        on
+            keys.week_start = created_weekly.week_start
+            and keys.priority = created_weekly.priority
+            and keys.channel = created_weekly.channel
     left join solved_weekly
-        on solved_weekly.week_start = keys.week_start
-        and solved_weekly.priority = keys.priority
-        and solved_weekly.channel = keys.channel
+        on
+            keys.week_start = solved_weekly.week_start
+            and keys.priority = solved_weekly.priority
+            and keys.channel = solved_weekly.channel
     left join csat_weekly
-        on csat_weekly.week_start = keys.week_start
-        and csat_weekly.priority = keys.priority
-        and csat_weekly.channel = keys.channel
+        on
+            keys.week_start = csat_weekly.week_start
+            and keys.priority = csat_weekly.priority
+            and keys.channel = csat_weekly.channel
 
 )
 

@@ -11,7 +11,7 @@ latest_version as (
 
     select distinct on (ticket_id) *
     from source
-    order by ticket_id, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+    order by ticket_id asc, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
 
 ),
 

@@ -11,7 +11,7 @@ latest_version as (
 
     select distinct on (id) *
     from source
-    order by id, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+    order by id asc, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
 
 ),
 
