@@ -49,3 +49,26 @@ def run_dbt(settings: Settings, command: list[str], vars: dict[str, Any] | None 
             hint=f"logs in {settings.root / 'dbt_logs'}",
         )
     return result
+
+
+def release_dbt_duckdb() -> None:
+    """Drop dbt-duckdb's process-wide DuckDB environment before the interpreter exits.
+
+    dbt-duckdb keeps the DuckDB handle in a class attribute; left alive until interpreter teardown,
+    duckdb 2.0's nanobind bindings print dozens of "leaked instance" lines on every CLI exit.
+    """
+    import gc
+    import sys
+
+    module = sys.modules.get("dbt.adapters.duckdb.connections")
+    if module is None:
+        return
+    manager = module.DuckDBConnectionManager
+    env = getattr(manager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        except Exception:  # closing is best effort: the process is ending anyway
+            pass
+    manager.close_all_connections()
+    gc.collect()
