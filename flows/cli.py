@@ -94,11 +94,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if cmd == "ingest":
         from flows.sources.flows import ingest_flow
+        from flows.transform.run_guard import warehouse_guard
 
-        summary = ingest_flow(settings, source=args.source, api=args.api)
+        with warehouse_guard(settings):  # ingest writes the warehouse: one writer at a time
+            summary = ingest_flow(settings, source=args.source, api=args.api)
         print(summary)
         return 0
-    if cmd in ("build", "publish", "report", "run", "serve"):
+    if cmd != "generate":
         from flows.progress import quiet_tracebacks
 
         quiet_tracebacks(settings.debug)  # Prefect logs tracebacks of failed runs; one line unless --debug
@@ -115,9 +117,15 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(result)
         return 0 if result.passed else 1
     if cmd == "sync":
-        from flows.activation.flows import sync_flow
+        import contextlib
 
-        result = sync_flow(settings, segments=args.segments or None, dry_run=args.dry_run)
+        from flows.activation.flows import sync_flow
+        from flows.transform.run_guard import warehouse_guard
+
+        # A dry run only reads; a real sync writes sync state, so it takes the writer lock.
+        guard = contextlib.nullcontext() if args.dry_run else warehouse_guard(settings)
+        with guard:
+            result = sync_flow(settings, segments=args.segments or None, dry_run=args.dry_run)
         print(result)
         return 0 if result.ok else 1
     if cmd == "report":
@@ -164,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"lifecycle {args.command}: {LifecycleError.describe(exc)}", file=sys.stderr)
         return 1
+    finally:
+        from flows.transform.dbt import release_dbt_duckdb
+
+        release_dbt_duckdb()
 
 
 if __name__ == "__main__":

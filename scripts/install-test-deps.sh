@@ -13,3 +13,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >/dev/null
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# PostgreSQL server for the dbt portability parity test (issue 8).
+bash "$(dirname "$0")/postgres.sh" install

@@ -57,6 +57,7 @@ def release_dbt_duckdb() -> None:
     dbt-duckdb keeps the DuckDB handle in a class attribute; left alive until interpreter teardown,
     duckdb 2.0's nanobind bindings print dozens of "leaked instance" lines on every CLI exit.
     """
+    import contextlib
     import gc
     import sys
 
@@ -66,9 +67,7 @@ def release_dbt_duckdb() -> None:
     manager = module.DuckDBConnectionManager
     env = getattr(manager, "_ENV", None)
     if env is not None:
-        try:
+        with contextlib.suppress(Exception):  # best effort: the process is ending anyway
             env.close()
-        except Exception:  # closing is best effort: the process is ending anyway
-            pass
     manager.close_all_connections()
     gc.collect()
