@@ -8,6 +8,7 @@ non-zero exit; `--debug` shows the stack trace.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -178,5 +179,21 @@ def main(argv: list[str] | None = None) -> int:
         release_dbt_duckdb()
 
 
+def entry_point() -> None:
+    """Console-script entry: `main`, then a quiet interpreter teardown.
+
+    duckdb 2.0's nanobind bindings print dozens of "leaked instance" lines at interpreter teardown
+    while a library (dbt-duckdb) still holds DuckDB objects. They say nothing to a user, so stderr is
+    pointed at /dev/null for teardown only, after everything the command says has been flushed.
+    `--debug` keeps them. Not done in `main`, which tests call in-process.
+    """
+    code = main()
+    if "--debug" not in sys.argv:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()
