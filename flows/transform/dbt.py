@@ -35,7 +35,12 @@ def run_dbt(settings: Settings, command: list[str], vars: dict[str, Any] | None 
 
     configure_environment(settings)
     os.environ["DBT_LOG_PATH"] = str(settings.root / "dbt_logs")
-    result = dbtRunner().invoke(dbt_args(settings, command, vars))
+    try:
+        result = dbtRunner().invoke(dbt_args(settings, command, vars))
+    finally:
+        # dbt-duckdb keeps the warehouse open in a class attribute after invoke; close it so the file
+        # is checkpointed (no pending WAL) and other processes and copies see the whole build.
+        release_dbt_duckdb()
     if result.exception is not None:
         raise LifecycleError(f"dbt {command[0]} crashed: {result.exception}")
     if not result.success:
