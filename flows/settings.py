@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Threads DuckDB may use; default is all cores.
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = None
+    # Ingest loads new files of a source in batches of about this many (uncompressed) MiB: one read,
+    # one de-duplication and one commit per batch. Bigger batches amortise more; memory grows with it.
+    ingest_batch_mib: int = 512
 
     # Zendesk API mode (SPEC 4.3). Unprefixed names, as Zendesk's own tooling uses them.
     zendesk_subdomain: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_SUBDOMAIN"))

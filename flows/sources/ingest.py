@@ -1,5 +1,12 @@
-"""Plain-function ingest: find new raw files, decide per file what to load, load each file in its
-own transaction. The Prefect flows in `flows.sources.flows` only wire these.
+"""Plain-function ingest: find new raw files, decide per file what to load, load them in batches.
+The Prefect flows in `flows.sources.flows` only wire these.
+
+New complete files of the usual shape (JSONL, plain or .gz; plain .json documents) are loaded in
+batches of about `ingest_batch_mib`: one multi-file read, one de-duplication and one transaction
+holding every file's rows and manifest row (DECISIONS.md "Ingest: batched loads"). Everything
+else - an appended tail, a file caught mid-write, a .json.gz document, CSV - and every file of a
+batch whose read fails (bad bytes, broken gzip) is loaded on its own, where damaged content is
+quarantined line by line.
 
 Change detection costs a `stat` per file: a file whose (size, mtime) match its manifest row is
 skipped without being opened. Only candidates are hashed. A file that grew with an unchanged
@@ -26,7 +33,15 @@ import duckdb
 
 from flows.settings import Settings
 from flows.sources import records
-from flows.sources.loader import Planned, commit_changed, commit_load, drop_temp, parse
+from flows.sources.loader import (
+    BatchOrderError,
+    Planned,
+    commit_batch,
+    commit_changed,
+    commit_load,
+    drop_temp,
+    parse,
+)
 from flows.sources.specs import SPECS, SourceSpec
 from flows.sources.summary import FileResult, IngestSummary, SourceSummary
 from flows.warehouse import connect
@@ -124,7 +139,7 @@ def _plan(path: Path, rel: str, prior: _Prior | None) -> tuple[str, Planned | No
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> SourceSummary:
-    """Load every new or grown file of one source through `con` (one transaction per file)."""
+    """Load every new or grown file of one source through `con` (one transaction per batch)."""
     spec = SPECS[source]
     summary = SourceSummary(source)
     raw_dir = settings.raw_dir
@@ -138,6 +153,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
         shutil.rmtree(stale, ignore_errors=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".ingest-{source}-", dir=settings.root))
     try:
+        batchable: list[tuple[Path, Planned]] = []
         for path in discover(raw_dir, spec):
             rel = path.relative_to(raw_dir).as_posix()
             action, plan, reason = _plan(path, rel, priors.get(rel))
@@ -157,9 +173,15 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
             if action == "changed":
                 summary.add(commit_changed(con, spec, plan, utc_now(), reason or "file changed"))
                 continue
+            if batch_kind(spec, path, plan) is not None:
+                batchable.append((path, plan))
+                continue
+            # Files load in path order (the first occurrence of a duplicate wins): flush first.
+            _load_batches(con, spec, batchable, settings, tmp_dir, summary)
             result = load_one(con, spec, path, plan, tmp_dir)
             if result is not None:
                 summary.add(result)
+        _load_batches(con, spec, batchable, settings, tmp_dir, summary)
     finally:
         records.drop_records(con)
         drop_temp(con, spec)
@@ -167,10 +189,114 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
         if summary.files:
             with contextlib.suppress(duckdb.Error):  # skipped if other transactions are running
                 con.execute("checkpoint")
-        for table in ("_csv", "_dupkeys", "_seen", "_doc", "_bad", "_csv_good"):
+        for table in ("_csv", "_dupkeys", "_seen", "_doc", "_docs", "_bad", "_csv_good", "_batch_paths"):
             con.execute(f"drop table if exists {table}")
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return summary
+
+
+def _load_batches(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    pending: list[tuple[Path, Planned]],
+    settings: Settings,
+    tmp_dir: Path,
+    summary: SourceSummary,
+) -> None:
+    for batch in batches(spec, pending, settings.ingest_batch_mib << 20):
+        for result in load_batch(con, spec, batch, tmp_dir):
+            summary.add(result)
+    pending.clear()
+
+
+# Compressed JSONL is about this many times larger once decompressed (for batch sizing only).
+_GZ_EXPANSION = 8
+
+
+def batch_kind(spec: SourceSpec, path: Path, plan: Planned) -> str | None:
+    """'lines' or 'documents' when `path` can share a batch with other files, else None.
+
+    Only new, complete, non-empty files: an appended tail needs its own first line, a file caught
+    mid-write its own copy, and .json.gz documents and CSV files are read by Python/their own reader.
+    """
+    if spec.csv_columns or plan.first_line != 1 or plan.size == 0:
+        return None
+    if records.is_document(path):
+        return "documents" if path.suffix != ".gz" else None
+    return "lines" if plan.size == path.stat().st_size else None
+
+
+def batches(
+    spec: SourceSpec, files: list[tuple[Path, Planned]], max_bytes: int
+) -> list[list[tuple[Path, Planned]]]:
+    """Consecutive files of one kind, cut at about `max_bytes` of uncompressed input; file order is
+    kept, so the first occurrence of a duplicate is the same as when files load one by one."""
+    out: list[list[tuple[Path, Planned]]] = []
+    current: list[tuple[Path, Planned]] = []
+    kind: str | None = None
+    weight = 0
+    for path, plan in files:
+        this_kind = batch_kind(spec, path, plan)
+        size = plan.size * (_GZ_EXPANSION if path.suffix == ".gz" else 1)
+        if current and (this_kind != kind or weight + size > max_bytes):
+            out.append(current)
+            current, weight = [], 0
+        current.append((path, plan))
+        kind = this_kind
+        weight += size
+    if current:
+        out.append(current)
+    return out
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[tuple[Path, Planned]], tmp_dir: Path
+) -> list:
+    """Load a batch in one transaction; if it cannot be read as one (a damaged file in it), load
+    its halves, down to the damaged file alone."""
+    if len(batch) == 1:
+        result = load_one(con, spec, batch[0][0], batch[0][1], tmp_dir)
+        return [] if result is None else [result]
+    paths = [p for p, _ in batch]
+    plans = [plan for _, plan in batch]
+    alone: list[int] = []
+    try:
+        if batch_kind(spec, paths[0], plans[0]) == "lines":
+            records.stage_lines_batch(con, paths)
+            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths), batch_numbered=True)
+        else:
+            leftover = records.stage_documents_batch(con, paths, zendesk=spec.zendesk_pages)
+            if leftover:
+                alone = sorted(leftover)
+                keep = [i for i in range(len(paths)) if i not in leftover]
+                # Renumber the staged files 0..k-1 in their order, so file_no matches the plans.
+                mapping = ", ".join(f"({old}, {new})" for new, old in enumerate(keep)) or "(null, null)"
+                con.execute(
+                    f"update _records set file_no = m.new from (values {mapping}) as m(old, new) "
+                    "where _records.file_no = m.old"
+                )
+                paths = [paths[i] for i in keep]
+                plans = [plans[i] for i in keep]
+            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths)) if plans else None
+    except (*records.READ_ERRORS, BatchOrderError):
+        # A damaged file in the batch: halve it, so one bad file among hundreds costs a few
+        # re-reads of shrinking halves, and only that file takes the slow path.
+        half = len(batch) // 2
+        return load_batch(con, spec, batch[:half], tmp_dir) + load_batch(con, spec, batch[half:], tmp_dir)
+    results = commit_batch(con, spec, plans, parsed, utc_now()) if parsed is not None else []
+    results += _one_by_one(con, spec, [batch[i] for i in alone], tmp_dir)
+    return results
+
+
+def _one_by_one(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, files: list[tuple[Path, Planned]], tmp_dir: Path
+) -> list:
+    out = []
+    for path, plan in files:
+        result = load_one(con, spec, path, plan, tmp_dir)
+        if result is not None:
+            out.append(result)
+    return out
 
 
 def load_one(

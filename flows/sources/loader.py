@@ -1,25 +1,37 @@
-"""Load one staged file (or API page) into its raw tables in ONE transaction with its manifest row.
+"""Load staged files (or one API page) into their raw tables in ONE transaction with their manifest rows.
 
-Two phases per file:
+A *batch* is one or more files of one source staged together in `_records` (column `file_no` says
+which file a record came from). Many small daily files cost one read, one de-duplication and one
+commit instead of one of each per file: per-file transactions made ingest 20x slower than a bare
+DuckDB read of the same files. Two phases per batch:
+
 1. `parse` (outside any transaction, temp tables only): validate and extract every record into
    `_parsed_<n>` per target table, in one set-based pass over the staged records. A read error
-   here (bad bytes, broken gzip) is caught by the caller, which re-stages the file the slow way;
-   doing this inside a transaction would abort it.
-2. `commit_load` (one transaction): quarantine rejects, de-duplicate within the batch (first
-   occurrence wins) and against history (semi-join of the batch's keys, so history is a streaming
-   scan of the key column, never a hash table of all of it), append, write the manifest row.
-   Counts are checked before COMMIT: lines in != loaded + duplicates + rejects never commits.
+   here (bad bytes, broken gzip) is caught by the caller, which loads the batch's files one by one
+   (and a damaged file the slow way); doing this inside a transaction would abort it.
+2. `commit_batch` (one transaction): quarantine rejects, de-duplicate within the batch (first
+   occurrence in file order, then line order, wins) and against history (semi-join of the batch's
+   keys, so history is a streaming scan of the key column, never a hash table of all of it),
+   append, write one manifest row per file. Counts are checked per file before COMMIT: for any
+   file, lines in != loaded + duplicates + rejects never commits.
+
+Line numbers: a multi-file JSONL batch numbers its lines in read order across the batch (DuckDB's
+CSV reader keeps file and line order); `parse` turns that into per-file line numbers with the
+offset of each file's first line, and checks that every file's lines are contiguous.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
 from flows.sources.specs import SourceSpec, Target
 from flows.sources.summary import FileResult
+
+# Orders records across a batch: file_no * _ORD_STEP + line_no (line numbers stay below 1e12).
+_ORD_STEP = 1_000_000_000_000
 
 
 @dataclass
@@ -35,12 +47,31 @@ class Planned:
 
 
 @dataclass
-class Parsed:
-    """Counts of the parse phase, needed for the manifest."""
+class FileCounts:
+    rows_in: int = 0
+    last_line: int = 0
+    rejects: int = 0  # found by validation (pre-rejects are counted in commit)
 
-    rows_in: int
-    last_line: int
-    has_pre_rejects: bool
+
+@dataclass
+class Parsed:
+    """Counts of the parse phase, per file of the batch (keyed by file_no)."""
+
+    files: dict[int, FileCounts] = field(default_factory=dict)
+    good: dict[tuple[int, int], int] = field(default_factory=dict)  # (target, file_no) -> valid records
+    has_pre_rejects: bool = False
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files.values())
+
+    @property
+    def last_line(self) -> int:
+        return max((f.last_line for f in self.files.values()), default=0)
+
+
+class BatchOrderError(AssertionError):
+    """A multi-file batch's line numbering is not contiguous per file: load its files one by one."""
 
 
 def _null_safe(key: tuple[str, ...], left: str, right: str) -> str:
@@ -51,55 +82,104 @@ def _staged_table(spec: SourceSpec) -> str:
     return "_csv" if spec.csv_columns else "_records"
 
 
-def parse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, first_line: int, lazy: bool) -> Parsed:
-    """Validate/extract into `_parsed_<n>`. With a lazy (view) stage this is the one file read."""
-    rows_in, last_line = 0, first_line - 1
+def parse(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    first_line: int,
+    lazy: bool,
+    *,
+    n_files: int = 1,
+    batch_numbered: bool = False,
+) -> Parsed:
+    """Validate/extract into `_parsed_<n>`. With a lazy (view) stage this is the one file read.
+
+    `first_line` applies to single-file batches (an appended tail). `batch_numbered` says that
+    `line_no` counts across the batch and must be made per file.
+    """
+    parsed = Parsed(files={i: FileCounts(last_line=first_line - 1) for i in range(n_files)})
+    line_filter = f"where line_no >= {int(first_line)}" if n_files == 1 else ""
     for n, target in enumerate(spec.targets):
         con.execute(
-            f"create or replace temp table _parsed_{n} as select * from ({target.select_sql}) "
-            f"where line_no >= {int(first_line)}"
+            f"create or replace temp table _parsed_{n} as "
+            f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({target.select_sql}) "
+            f"{line_filter}"
         )
-        count, top = con.execute(f"select count(*), max(line_no) from _parsed_{n}").fetchall()[0]
-        rows_in += count
-        last_line = max(last_line, top or 0)
-    has_pre = False
+    if batch_numbered:
+        _renumber_per_file(con, spec)
+    for n in range(len(spec.targets)):
+        stats = con.execute(
+            f"select file_no, count(*), max(line_no), count(reason) from _parsed_{n} group by file_no"
+        ).fetchall()
+        for file_no, count, top, rejects in stats:
+            counts = parsed.files[file_no]
+            counts.rows_in += count
+            counts.last_line = max(counts.last_line, top or 0)
+            counts.rejects += rejects
+            parsed.good[(n, file_no)] = count - rejects
     if not lazy:  # a view over a strictly read file cannot hold pre-rejected lines
         staged = _staged_table(spec)
         count, top = con.execute(
             f"select count(*), max(line_no) from {staged} where pre_reason is not null and line_no >= ?",
             [first_line],
         ).fetchall()[0]
-        rows_in += count
-        last_line = max(last_line, top or 0)
-        has_pre = count > 0
+        only = parsed.files[0]
+        only.rows_in += count
+        only.last_line = max(only.last_line, top or 0)
+        parsed.has_pre_rejects = count > 0
         staged_total = con.execute(
             f"select count(*) from {staged} where line_no >= ?", [first_line]
         ).fetchall()[0][0]
-        if staged_total != rows_in:  # a record no target reads would vanish silently
-            raise AssertionError(f"{staged_total} staged records but {rows_in} validated")
-    return Parsed(rows_in, last_line, has_pre)
+        if staged_total != parsed.rows_in:  # a record no target reads would vanish silently
+            raise AssertionError(f"{staged_total} staged records but {parsed.rows_in} validated")
+    return parsed
+
+
+def _renumber_per_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Batch-wide line numbers -> per-file ones (a file's first line is 1)."""
+    if len(spec.targets) != 1:
+        raise BatchOrderError("batch-wide line numbers need a single target")
+    gaps = con.execute(
+        "select count(*) from (select file_no, max(line_no) - min(line_no) + 1 - count(*) as gap "
+        "from _parsed_0 group by file_no) where gap <> 0"
+    ).fetchall()[0][0]
+    if gaps:
+        raise BatchOrderError(f"{gaps} files of the batch were not read in line order")
+    con.execute(
+        "create or replace temp table _offsets as "
+        "select file_no, min(line_no) - 1 as line_offset from _parsed_0 group by file_no"
+    )
+    con.execute(
+        f"""
+        create or replace temp table _parsed_0 as
+        select * replace (
+            p.line_no - o.line_offset as line_no,
+            p.file_no::bigint * {_ORD_STEP} + p.line_no - o.line_offset as _ord
+        )
+        from _parsed_0 as p join _offsets as o using (file_no)
+        """
+    )
+    con.execute("drop table if exists _offsets")
 
 
 def _load_target(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, n: int, target: Target, rel: str, loaded_at: datetime
-) -> tuple[int, int, int]:
-    """Returns (loaded, duplicates, rejects) for one target table."""
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, n: int, target: Target, loaded_at: datetime
+) -> tuple[int, dict[int, int]]:
+    """Quarantine, de-duplicate and append one target table; returns (rows loaded, duplicates per file)."""
     parsed = f"_parsed_{n}"
     has_json = any(c in ("message", "record") for c in target.columns)
-    raw_text = "coalesce(line, j::varchar)" if has_json else "line"
-    rejects = con.execute(
-        f"insert into raw.rejects select ?, ?, line_no, reason, {raw_text}, ? from {parsed} "
-        "where reason is not null",
-        [spec.name, rel, loaded_at],
-    ).fetchall()[0][0]
+    raw_text = "coalesce(p.line, p.j::varchar)" if has_json else "p.line"
+    con.execute(
+        f"insert into raw.rejects select ?, f.rel, p.line_no, p.reason, {raw_text}, ? "
+        f"from {parsed} as p join _batch_files as f using (file_no) where p.reason is not null",
+        [spec.name, loaded_at],
+    )
     keys = ", ".join(target.key)
-    good = con.execute(f"select count(*) from {parsed} where reason is null").fetchall()[0][0]
-    # Duplicates inside the batch: usually none, so find the repeated keys with an aggregate
-    # instead of numbering every row with a window; the first occurrence (lowest line) wins.
+    # Duplicates inside the batch: usually few, so find the repeated keys with an aggregate instead
+    # of numbering every row with a window; the first occurrence (lowest file, then line) wins.
     con.execute(
         f"""
         create or replace temp table _dupkeys as
-        select {keys}, min(line_no) as first_line from {parsed} where reason is null
+        select {keys}, min(_ord) as first_ord from {parsed} where reason is null
         group by all having count(*) > 1
         """
     )
@@ -112,53 +192,118 @@ def _load_target(
             on {_null_safe(target.key, "h", "b")}
         """
     )
-    select_cols = ", ".join("j" if c in ("message", "record") else c for c in target.columns)
+    # Every record that must not be appended: repeats within the batch, and keys already in history.
+    con.execute(
+        f"""
+        create or replace temp table _dups as
+        select b._ord from {parsed} as b join _dupkeys as d on {_null_safe(target.key, "d", "b")}
+        where b.reason is null and b._ord > d.first_ord
+        union
+        select b._ord from {parsed} as b semi join _seen as s on {_null_safe(target.key, "s", "b")}
+        where b.reason is null
+        """
+    )
+    select_cols = ", ".join("p.j" if c in ("message", "record") else f"p.{c}" for c in target.columns)
     cols = ", ".join(target.columns)
     loaded = con.execute(
         f"""
         insert into {target.table} ({cols}, _file, _line, _loaded_at)
-        select {select_cols}, ?, line_no, ?
-        from {parsed} as b
-        anti join _seen as s on {_null_safe(target.key, "s", "b")}
-        where reason is null
-            and not exists (
-                select 1 from _dupkeys as d
-                where {_null_safe(target.key, "d", "b")} and b.line_no > d.first_line
-            )
+        select {select_cols}, f.rel, p.line_no, ?
+        from {parsed} as p
+        join _batch_files as f using (file_no)
+        anti join _dups as d on d._ord = p._ord
+        where p.reason is null
         """,
-        [rel, loaded_at],
+        [loaded_at],
     ).fetchall()[0][0]
-    return loaded, good - loaded, rejects
+    dups = con.execute(f"select _ord // {_ORD_STEP}, count(*) from _dups group by 1").fetchall()
+    return loaded, {int(file_no): count for file_no, count in dups}
 
 
-def _manifest_row(
-    con: duckdb.DuckDBPyConnection,
+def _manifest_rows(
     spec: SourceSpec,
-    plan: Planned,
+    plans: list[Planned],
     loaded_at: datetime,
-    result: FileResult,
-    last_line: int | None,
-) -> None:
-    con.execute(
+    results: list[FileResult],
+    parsed: Parsed | None,
+) -> list[list]:
+    rows = []
+    for i, (plan, result) in enumerate(zip(plans, results, strict=True)):
+        last_line = parsed.files[i].last_line if parsed is not None else None
+        rows.append(
+            [
+                spec.name,
+                plan.rel,
+                plan.size,
+                plan.content_hash,
+                loaded_at,
+                result.rows_in,
+                result.rows_loaded,
+                result.duplicates,
+                result.rejects,
+                plan.mtime_ns,
+                plan.first_line if last_line is not None else None,
+                last_line,
+                plan.status,
+            ]
+        )
+    return rows
+
+
+def _insert_manifest(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
+    con.executemany(
         "insert into raw.load_manifest (source, path, size_bytes, content_hash, loaded_at, rows_in, "
         "rows_loaded, duplicates, rejects, mtime_ns, first_line, last_line, status) "
         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            spec.name,
-            plan.rel,
-            plan.size,
-            plan.content_hash,
-            loaded_at,
-            result.rows_in,
-            result.rows_loaded,
-            result.duplicates,
-            result.rejects,
-            plan.mtime_ns,
-            plan.first_line if last_line is not None else None,
-            last_line,
-            plan.status,
-        ],
+        rows,
     )
+
+
+def commit_batch(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    plans: list[Planned],
+    parsed: Parsed,
+    loaded_at: datetime,
+    extra_sql: list[tuple[str, list]] | None = None,
+) -> list[FileResult]:
+    """Everything parsed for `plans` (file_no = position in the list) goes in, atomically, with
+    one manifest row per file."""
+    results = [
+        FileResult(path=p.rel, status=p.status, rows_in=parsed.files[i].rows_in) for i, p in enumerate(plans)
+    ]
+    for i, result in enumerate(results):
+        result.rejects = parsed.files[i].rejects
+    con.execute("create or replace temp table _batch_files (file_no integer, rel varchar)")
+    con.executemany("insert into _batch_files values (?, ?)", [[i, p.rel] for i, p in enumerate(plans)])
+    con.execute("begin transaction")
+    try:
+        if parsed.has_pre_rejects:  # only single-file batches are staged eagerly
+            results[0].rejects += con.execute(
+                "insert into raw.rejects select ?, ?, line_no, pre_reason, line, ? "
+                f"from {_staged_table(spec)} where pre_reason is not null and line_no >= ?",
+                [spec.name, plans[0].rel, loaded_at, plans[0].first_line],
+            ).fetchall()[0][0]
+        for n, target in enumerate(spec.targets):
+            loaded, dups = _load_target(con, spec, n, target, loaded_at)
+            counted = 0
+            for i, result in enumerate(results):
+                appended = parsed.good.get((n, i), 0) - dups.get(i, 0)
+                result.duplicates += dups.get(i, 0)
+                result.rows_loaded += appended
+                counted += appended
+            if counted != loaded:
+                raise AssertionError(f"{spec.name}: {loaded} rows appended but {counted} counted per file")
+        for result in results:
+            result.check()
+        _insert_manifest(con, _manifest_rows(spec, plans, loaded_at, results, parsed))
+        for sql, params in extra_sql or []:
+            con.execute(sql, params)  # e.g. the API cursor, committed with its page
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return results
 
 
 def commit_load(
@@ -169,30 +314,8 @@ def commit_load(
     loaded_at: datetime,
     extra_sql: list[tuple[str, list]] | None = None,
 ) -> FileResult:
-    """Everything parsed for `plan` goes in, atomically, with its manifest row."""
-    result = FileResult(path=plan.rel, status=plan.status, rows_in=parsed.rows_in)
-    con.execute("begin transaction")
-    try:
-        if parsed.has_pre_rejects:
-            result.rejects += con.execute(
-                "insert into raw.rejects select ?, ?, line_no, pre_reason, line, ? "
-                f"from {_staged_table(spec)} where pre_reason is not null and line_no >= ?",
-                [spec.name, plan.rel, loaded_at, plan.first_line],
-            ).fetchall()[0][0]
-        for n, target in enumerate(spec.targets):
-            loaded, dups, rejects = _load_target(con, spec, n, target, plan.rel, loaded_at)
-            result.rows_loaded += loaded
-            result.duplicates += dups
-            result.rejects += rejects
-        result.check()
-        _manifest_row(con, spec, plan, loaded_at, result, parsed.last_line)
-        for sql, params in extra_sql or []:
-            con.execute(sql, params)  # e.g. the API cursor, committed with its page
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return result
+    """One file (or API page) in its own transaction."""
+    return commit_batch(con, spec, [plan], parsed, loaded_at, extra_sql)[0]
 
 
 def commit_changed(
@@ -207,7 +330,7 @@ def commit_changed(
             "insert into raw.rejects values (?, ?, null, ?, null, ?)",
             [spec.name, plan.rel, reason, loaded_at],
         )
-        _manifest_row(con, spec, plan, loaded_at, result, None)
+        _insert_manifest(con, _manifest_rows(spec, [plan], loaded_at, [result], None))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -218,3 +341,5 @@ def commit_changed(
 def drop_temp(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     for n in range(len(spec.targets)):
         con.execute(f"drop table if exists _parsed_{n}")
+    for table in ("_batch_files", "_dups", "_dupkeys", "_seen"):
+        con.execute(f"drop table if exists {table}")

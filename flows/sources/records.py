@@ -1,4 +1,4 @@
-"""Turn one raw file into the temp table `_records(line_no, line, entity, pre_reason)`.
+"""Turn raw files into the temp table `_records(line_no, line, entity, pre_reason, file_no)`.
 
 Every loader works on that one shape, so web, email and tickets share the same validation,
 de-duplication and accounting code, whatever the file layout:
@@ -76,7 +76,7 @@ def create_records(con: duckdb.DuckDBPyConnection) -> None:
     drop_records(con)
     con.execute(
         "create or replace temp table _records "
-        "(line_no bigint, line varchar, entity varchar, pre_reason varchar)"
+        "(line_no bigint, line varchar, entity varchar, pre_reason varchar, file_no integer default 0)"
     )
 
 
@@ -130,7 +130,8 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> S
     drop_records(con)
     con.execute(
         "create temp view _records as "
-        "select row_number() over () as line_no, line, null::varchar as entity, null::varchar as pre_reason "
+        "select row_number() over () as line_no, line, null::varchar as entity, null::varchar as pre_reason, "
+        "0 as file_no "
         f"from read_csv({_sql_str(str(source_path))}, {_LINE_OPTS}) where trim(line) <> ''"
     )
     return Staged(-1, complete, lazy=True, source_path=source_path)
@@ -203,7 +204,7 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
             con.executemany("insert into _bad values (?, ?, ?)", [list(b) for b in bad])
         con.execute(
             f"""
-            insert into _records
+            insert into _records (line_no, line, entity, pre_reason)
             with lines as (
                 select row_number() over () as line_no, line
                 from read_csv({_sql_str(name)}, {_LINE_OPTS})
@@ -267,7 +268,10 @@ def stage_document_text(
     if kind == "ARRAY":
         _explode(con, "doc::json", None)
     else:
-        con.execute("insert into _records select 1, doc::json::varchar, null, null from _doc")
+        con.execute(
+            "insert into _records (line_no, line, entity, pre_reason) "
+            "select 1, doc::json::varchar, null, null from _doc"
+        )
     return Staged(_count(con), size)
 
 
@@ -280,7 +284,7 @@ def _explode(con: duckdb.DuckDBPyConnection, array_expr: str, entity: str | None
     ent = "null" if entity is None else _sql_str(entity)
     con.execute(
         f"""
-        insert into _records
+        insert into _records (line_no, line, entity, pre_reason)
         with arr as (select json_extract({array_expr}, '$[*]') as items from _doc),
         items as (select unnest(items) as item, generate_subscripts(items, 1) as idx from arr)
         select (select count(*) from _records) + idx, item::varchar, {ent}, null from items
@@ -307,14 +311,18 @@ def _stage_zendesk_page(con: duckdb.DuckDBPyConnection, kind: str, text: str, si
                 _explode(con, path_expr, ZENDESK_ENTITIES[key])
                 continue
         con.execute(
-            f"insert into _records select (select count(*) from _records) + 1, "
+            "insert into _records (line_no, line, entity, pre_reason) "
+            "select (select count(*) from _records) + 1, "
             f"{path_expr}::varchar, {_sql_str(ZENDESK_ENTITIES[key])}, null from _doc"
         )
     return Staged(_count(con), size)
 
 
 def _add_pre_reject(con: duckdb.DuckDBPyConnection, line_no: int, reason: str, raw: str) -> None:
-    con.execute("insert into _records values (?, ?, null, ?)", [line_no, raw, reason])
+    con.execute(
+        "insert into _records (line_no, line, entity, pre_reason) values (?, ?, null, ?)",
+        [line_no, raw, reason],
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:
@@ -402,3 +410,132 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, expected: tuple[str, .
         con.execute("drop table if exists _csv_scan")
     n = con.execute("select count(*) from _csv").fetchall()[0][0]
     return Staged(n, size)
+
+
+# --- Batches: many files of one source staged in one statement --------------------------------
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
+
+
+def stage_lines_batch(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
+    """Complete JSONL files (plain or .gz) as one VIEW over one multi-file read.
+
+    `file_no` is the position in `paths`; `line_no` numbers the non-blank lines of the whole batch
+    in read order (DuckDB reads the files, and each file's lines, in order), which the loader turns
+    into per-file numbers. A read error surfaces in the loader's parse, like for one file.
+    """
+    drop_records(con)
+    con.execute(
+        "create temp view _records as "
+        "select row_number() over () as line_no, line, null::varchar as entity, "
+        "null::varchar as pre_reason, file_index::integer as file_no "
+        f"from read_csv({_sql_list(paths)}, {_LINE_OPTS}) where trim(line) <> ''"
+    )
+
+
+def _zendesk_entity_case(column: str) -> str:
+    whens = " ".join(f"when {_sql_str(k)} then {_sql_str(v)}" for k, v in ZENDESK_ENTITIES.items())
+    return f"case {column} {whens} end"
+
+
+def stage_documents_batch(con: duckdb.DuckDBPyConnection, paths: list[Path], *, zendesk: bool) -> set[int]:
+    """Plain `.json` documents (SendGrid posts, Zendesk pages) read and exploded in set-based SQL.
+
+    Fills `_records` for every document of the usual shape: an array or an object (SendGrid), an
+    object with tickets/users/ticket_metrics keys (Zendesk; records numbered across the keys in
+    document order, as `_stage_zendesk_page` does). Returns the file_nos of every other document
+    (malformed, empty, JSON lines saved as .json, not a Zendesk page): the caller loads those one by
+    one, where each gets its precise reason. Invalid UTF-8 raises (read_text), and the caller then
+    loads the whole batch file by file.
+    """
+    create_records(con)
+    con.execute("create or replace temp table _batch_paths (file_no integer, path varchar)")
+    con.executemany("insert into _batch_paths values (?, ?)", [[i, str(p)] for i, p in enumerate(paths)])
+    con.execute(
+        f"""
+        create or replace temp table _docs as
+        select b.file_no, t.content as doc,
+            case when json_valid(t.content) then json_type(t.content::json) end as kind
+        from read_text({_sql_list(paths)}) as t
+        join _batch_paths as b on t.filename = b.path
+        """
+    )
+    if zendesk:
+        con.execute(
+            f"""
+            insert into _records (line_no, line, entity, pre_reason, file_no)
+            with keyed as (
+                select file_no, doc, unnest(json_keys(doc)) as key,
+                    generate_subscripts(json_keys(doc), 1) as pos
+                from _docs where kind = 'OBJECT'
+            ),
+            entities as (
+                select *, {_zendesk_entity_case("key")} as entity,
+                    ends_with(key, 's') and json_type(json_extract(doc, '$.' || key)) = 'ARRAY' as is_array
+                from keyed
+                where key in ({", ".join(_sql_str(k) for k in ZENDESK_ENTITIES)})
+            ),
+            sized as (
+                select *,
+                    case when is_array then json_array_length(json_extract(doc, '$.' || key)) else 1 end as n
+                from entities
+            ),
+            offsets as (
+                select *,
+                    coalesce(sum(n) over (
+                        partition by file_no order by pos rows between unbounded preceding and 1 preceding
+                    ), 0) as base
+                from sized
+            ),
+            arrays as (
+                select file_no, entity, base, json_extract(json_extract(doc, '$.' || key), '$[*]') as items
+                from offsets where is_array
+            ),
+            items as (
+                select file_no, entity, base, unnest(items) as item, generate_subscripts(items, 1) as idx
+                from arrays
+            )
+            select base + idx, item::varchar, entity, null, file_no from items
+            union all
+            select base + 1, json_extract(doc, '$.' || key)::varchar, entity, null, file_no
+            from offsets where not is_array
+            """
+        )
+        staged = {r[0] for r in con.execute("select distinct file_no from _records").fetchall()}
+        objects = {r[0] for r in con.execute("select file_no from _docs where kind = 'OBJECT'").fetchall()}
+        # An object page whose entity arrays are all empty stages no record but is a valid page.
+        has_entity = {
+            r[0]
+            for r in con.execute(
+                "select distinct file_no from (select file_no, unnest(json_keys(doc)) as key from _docs "
+                f"where kind = 'OBJECT') where key in ({', '.join(_sql_str(k) for k in ZENDESK_ENTITIES)})"
+            ).fetchall()
+        }
+        good = staged | (objects & has_entity)
+    else:
+        con.execute(
+            """
+            insert into _records (line_no, line, entity, pre_reason, file_no)
+            with arrays as (
+                select file_no, json_extract(doc, '$[*]') as items from _docs where kind = 'ARRAY'
+            ),
+            items as (
+                select file_no, unnest(items) as item, generate_subscripts(items, 1) as idx from arrays
+            )
+            select idx, item::varchar, null, null, file_no from items
+            union all
+            select 1, doc::json::varchar, null, null, file_no from _docs where kind = 'OBJECT'
+            """
+        )
+        good = {
+            r[0]
+            for r in con.execute("select file_no from _docs where kind in ('ARRAY', 'OBJECT')").fetchall()
+        }
+    con.execute("drop table if exists _docs")
+    con.execute("drop table if exists _batch_paths")
+    leftover = set(range(len(paths))) - good
+    if leftover:
+        con.execute(f"delete from _records where file_no in ({', '.join(str(i) for i in sorted(leftover))})")
+    return leftover

@@ -49,7 +49,7 @@ def _json_base(fields: list[str], where: str = "true") -> str:
     return f"""
         with cast_json as (
             -- the one validating parse; the JSON value is what gets stored, with no re-parse
-            select line_no, line, try_cast(line as json) as j
+            select file_no, line_no, line, try_cast(line as json) as j
             from _records
             where pre_reason is null and {where}
         ),
@@ -96,7 +96,7 @@ _WEB_SQL = (
         ]
     )
     + f"""
-    select line_no,
+    select file_no, line_no,
         -- the text is kept once: as JSON when valid, as text only when it is not
         case when j is null then line end as line,
         j,
@@ -172,7 +172,7 @@ _EMAIL_SQL = (
         ]
     )
     + f"""
-    select line_no,
+    select file_no, line_no,
         -- the text is kept once: as JSON when valid, as text only when it is not
         case when j is null then line end as line,
         j,
@@ -253,7 +253,7 @@ _TICKETS_SQL = (
         where="entity = 'tickets'",
     )
     + f"""
-    select line_no,
+    select file_no, line_no,
         -- the text is kept once: as JSON when valid, as text only when it is not
         case when j is null then line end as line,
         j,
@@ -288,7 +288,7 @@ _USERS_SQL = (
         where="entity = 'users'",
     )
     + f"""
-    select line_no,
+    select file_no, line_no,
         -- the text is kept once: as JSON when valid, as text only when it is not
         case when j is null then line end as line,
         j,
@@ -328,7 +328,7 @@ _METRICS_SQL = (
         where="entity = 'ticket_metrics'",
     )
     + f"""
-    select line_no,
+    select file_no, line_no,
         -- the text is kept once: as JSON when valid, as text only when it is not
         case when j is null then line end as line,
         j,
@@ -412,7 +412,7 @@ TICKETS = SourceSpec(
 
 # CSV sources: `_records` holds the parsed CSV columns as VARCHAR (see csv staging in loader).
 _SPEND_SQL = """
-    select line_no, line,
+    select 0 as file_no, line_no, line,
         case
             when nullif(trim(c_date), '') is null then 'missing date'
             when try_cast(trim(c_date) as date) is null then 'unparseable date: ' || c_date
@@ -449,7 +449,7 @@ SPEND = SourceSpec(
 )
 
 _ERASURE_SQL = f"""
-    select line_no, line,
+    select 0 as file_no, line_no, line,
         case
             when nullif(trim(c_email), '') is null then 'missing email'
             when nullif(trim(c_requested_at), '') is null then 'missing requested_at'
