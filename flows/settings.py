@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     segments_file: Path = REPO_ROOT / "segments.yml"
     # Threads DuckDB may use; default is all cores.
     duckdb_threads: int | None = None
-    duckdb_memory_limit: str | None = None
+    # Memory the pipeline's own DuckDB connections (ingest, gates, sync, publish) may use before
+    # spilling to disk. DuckDB's default is 80% of RAM, which it fills with cache on big loads: a
+    # bounded default keeps a laptop usable (and the 4 GiB peak target). Raise it on a big machine.
+    duckdb_memory_limit: str | None = "2GB"
     # Ingest loads new files of a source in batches of about this many (uncompressed) MiB: one read,
     # one de-duplication and one commit per batch. Bigger batches amortise more; memory grows with it.
     ingest_batch_mib: int = 512
