@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
-from flows.clv.bgnbd import names_at_bound, within
+from flows.clv.bgnbd import minimize_log_likelihood, names_at_bound
 
 PARAM_NAMES = ("p", "q", "gamma")
 # Log-parameter box; q and gamma grow together without bound when customers' mean spends do not
@@ -75,6 +75,41 @@ def negative_log_likelihood(log_params: NDArray[np.float64], x: NDArray, m_x: ND
     return value if np.isfinite(value) else 1e300
 
 
+def negative_log_likelihood_and_gradient(
+    log_params: NDArray[np.float64], x: NDArray, m_x: NDArray
+) -> tuple[float, NDArray[np.float64]]:
+    """Negative log-likelihood and its exact gradient in log-parameters:
+      d/dp     = x (psi(px+q) - psi(px) + log(m_x) + log(x) - log(gamma + m_x x))
+      d/dq     = psi(px+q) - psi(q) + log(gamma) - log(gamma + m_x x)
+      d/dgamma = q/gamma - (px+q)/(gamma + m_x x)
+    and d/d(log theta) = theta * d/d(theta).
+    """
+    p, q, gamma = np.exp(log_params)
+    px = p * x
+    with np.errstate(all="ignore"):
+        log_scale = np.log(gamma + m_x * x)
+        log_m = np.log(m_x)
+        log_x = np.log(x)
+        ll = (
+            special.gammaln(px + q)
+            - special.gammaln(px)
+            - special.gammaln(q)
+            + q * np.log(gamma)
+            + (px - 1) * log_m
+            + px * log_x
+            - (px + q) * log_scale
+        )
+        psi_pq = special.digamma(px + q)
+        d_p = x * (psi_pq - special.digamma(px) + log_m + log_x - log_scale)
+        d_q = psi_pq - special.digamma(q) + np.log(gamma) - log_scale
+        d_gamma = q / gamma - (px + q) / (gamma + m_x * x)
+        value = -float(np.sum(ll))
+        gradient = -np.array([p * np.sum(d_p), q * np.sum(d_q), gamma * np.sum(d_gamma)])
+    if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
+        return 1e300, np.zeros(3)
+    return value, gradient
+
+
 def fit(x: ArrayLike, m_x: ArrayLike, initial: GammaGammaParams | None = None) -> GammaGammaFit:
     """Maximum-likelihood fit on customers with x > 0 and m_x > 0 (raises ValueError otherwise)."""
     x_arr = np.asarray(x, dtype=float)
@@ -85,28 +120,14 @@ def fit(x: ArrayLike, m_x: ArrayLike, initial: GammaGammaParams | None = None) -
         raise ValueError("Gamma-Gamma inputs need x > 0 and a positive, finite mean spend")
     # Start near the method-of-moments answer: spend scale ~ mean of m_x.
     start = (initial or GammaGammaParams(2.0, 3.0, float(np.mean(m_arr)))).as_array()
-    result = optimize.minimize(
-        negative_log_likelihood,
-        np.log(start),
-        args=(x_arr, m_arr),
-        method="L-BFGS-B",
-        bounds=LOG_BOUNDS,
+    result = minimize_log_likelihood(
+        negative_log_likelihood_and_gradient, np.log(start), (x_arr, m_arr), LOG_BOUNDS
     )
-    if result.success:
-        polished = optimize.minimize(
-            negative_log_likelihood,
-            result.x,
-            args=(x_arr, m_arr),
-            method="Nelder-Mead",
-            options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000},
-        )
-        if polished.fun <= result.fun and within(polished.x, LOG_BOUNDS):
-            result = polished
     ll = -float(result.fun)
     return GammaGammaFit(
         params=GammaGammaParams(*np.exp(result.x)),
         log_likelihood=ll,
-        converged=bool(result.success) and np.isfinite(ll),
+        converged=bool(result.success) and np.isfinite(ll) and result.fun < 1e300,
         n_customers=int(x_arr.size),
         message=str(result.message),
         at_bound=names_at_bound(result.x, LOG_BOUNDS, PARAM_NAMES),
