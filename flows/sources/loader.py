@@ -16,8 +16,10 @@ DuckDB read of the same files. Two phases per batch:
    file, lines in != loaded + duplicates + rejects never commits.
 
 Line numbers: a multi-file JSONL batch numbers its lines in read order across the batch (DuckDB's
-CSV reader keeps file and line order); `parse` turns that into per-file line numbers with the
-offset of each file's first line, and checks that every file's lines are contiguous.
+CSV reader keeps file and line order); `parse` takes each file's first line as its offset (and
+checks that every file's lines are contiguous), and rows get `line_no - offset` as they are
+written, so the batch is never copied to renumber it. Batch-wide numbers also order the records
+by (file, line), which is what de-duplication needs.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class FileCounts:
     rows_in: int = 0
     last_line: int = 0
     rejects: int = 0  # found by validation (pre-rejects are counted in commit)
+    line_offset: int = 0  # batch-wide line_no - line_offset = the line in this file
 
 
 @dataclass
@@ -104,16 +107,23 @@ def parse(
             f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({target.select_sql}) "
             f"{line_filter}"
         )
-    if batch_numbered:
-        _renumber_per_file(con, spec)
+    if batch_numbered and len(spec.targets) != 1:
+        raise BatchOrderError("batch-wide line numbers need a single target")
     for n in range(len(spec.targets)):
         stats = con.execute(
-            f"select file_no, count(*), max(line_no), count(reason) from _parsed_{n} group by file_no"
+            f"select file_no, count(*), min(line_no), max(line_no), count(reason) from _parsed_{n} "
+            "group by file_no"
         ).fetchall()
-        for file_no, count, top, rejects in stats:
+        for file_no, count, low, top, rejects in stats:
             counts = parsed.files[file_no]
+            if batch_numbered:
+                # Lines numbered across the batch: this file's first line is its offset + 1. The
+                # reader keeps file and line order, so each file's numbers must be contiguous.
+                if top - low + 1 != count:
+                    raise BatchOrderError(f"file {file_no} of the batch was not read in line order")
+                counts.line_offset = low - 1
             counts.rows_in += count
-            counts.last_line = max(counts.last_line, top or 0)
+            counts.last_line = max(counts.last_line, (top or 0) - counts.line_offset)
             counts.rejects += rejects
             parsed.good[(n, file_no)] = count - rejects
     if not lazy:  # a view over a strictly read file cannot hold pre-rejected lines
@@ -134,33 +144,6 @@ def parse(
     return parsed
 
 
-def _renumber_per_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Batch-wide line numbers -> per-file ones (a file's first line is 1)."""
-    if len(spec.targets) != 1:
-        raise BatchOrderError("batch-wide line numbers need a single target")
-    gaps = con.execute(
-        "select count(*) from (select file_no, max(line_no) - min(line_no) + 1 - count(*) as gap "
-        "from _parsed_0 group by file_no) where gap <> 0"
-    ).fetchall()[0][0]
-    if gaps:
-        raise BatchOrderError(f"{gaps} files of the batch were not read in line order")
-    con.execute(
-        "create or replace temp table _offsets as "
-        "select file_no, min(line_no) - 1 as line_offset from _parsed_0 group by file_no"
-    )
-    con.execute(
-        f"""
-        create or replace temp table _parsed_0 as
-        select * replace (
-            p.line_no - o.line_offset as line_no,
-            p.file_no::bigint * {_ORD_STEP} + p.line_no - o.line_offset as _ord
-        )
-        from _parsed_0 as p join _offsets as o using (file_no)
-        """
-    )
-    con.execute("drop table if exists _offsets")
-
-
 def _load_target(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, n: int, target: Target, loaded_at: datetime
 ) -> tuple[int, dict[int, int]]:
@@ -169,7 +152,7 @@ def _load_target(
     has_json = any(c in ("message", "record") for c in target.columns)
     raw_text = "coalesce(p.line, p.j::varchar)" if has_json else "p.line"
     con.execute(
-        f"insert into raw.rejects select ?, f.rel, p.line_no, p.reason, {raw_text}, ? "
+        f"insert into raw.rejects select ?, f.rel, p.line_no - f.line_offset, p.reason, {raw_text}, ? "
         f"from {parsed} as p join _batch_files as f using (file_no) where p.reason is not null",
         [spec.name, loaded_at],
     )
@@ -208,7 +191,7 @@ def _load_target(
     loaded = con.execute(
         f"""
         insert into {target.table} ({cols}, _file, _line, _loaded_at)
-        select {select_cols}, f.rel, p.line_no, ?
+        select {select_cols}, f.rel, p.line_no - f.line_offset, ?
         from {parsed} as p
         join _batch_files as f using (file_no)
         anti join _dups as d on d._ord = p._ord
@@ -274,8 +257,13 @@ def commit_batch(
     ]
     for i, result in enumerate(results):
         result.rejects = parsed.files[i].rejects
-    con.execute("create or replace temp table _batch_files (file_no integer, rel varchar)")
-    con.executemany("insert into _batch_files values (?, ?)", [[i, p.rel] for i, p in enumerate(plans)])
+    con.execute(
+        "create or replace temp table _batch_files (file_no integer, rel varchar, line_offset bigint)"
+    )
+    con.executemany(
+        "insert into _batch_files values (?, ?, ?)",
+        [[i, p.rel, parsed.files[i].line_offset] for i, p in enumerate(plans)],
+    )
     con.execute("begin transaction")
     try:
         if parsed.has_pre_rejects:  # only single-file batches are staged eagerly
