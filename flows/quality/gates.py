@@ -144,9 +144,6 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
     specs = load_suites(stage, thresholds, expectations_dir)
 
     extra: list[tuple[SuiteSpec, dict[str, Any]]] = []
-    if stage == "raw" and thresholds.get("check_source_freshness", True):
-        # dbt opens the warehouse itself: run it before this gate holds a connection.
-        extra.append(generated.freshness_suite(settings))
     if stage == "mart" and (dbt_tests := generated.dbt_tests_suite(settings)) is not None:
         extra.append(dbt_tests)
 
@@ -157,6 +154,8 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
         con.execute(render_sql(LATEST_LOAD_MACRO, params, "latest_load macro"))
         measured, failed = _yaml_suites(con, specs, params)
         result.suite_results += failed
+        if stage == "raw" and thresholds.get("check_source_freshness", True):
+            extra.append(generated.freshness_suite(con))
         counts: dict[str, int] | None = None
         if stage == "mart":
             counts = generated.table_counts(con)
@@ -202,7 +201,7 @@ def _log(result: GateResult) -> None:
 
 
 def run_raw_gate(settings: Settings) -> GateResult:
-    """Raw suites (expectations/raw_*.yml) plus dbt source freshness, on the ingested raw tables."""
+    """Raw suites (expectations/raw_*.yml) plus dbt source freshness rules, on the ingested raw tables."""
     return _run_gate(settings, "raw")
 
 
