@@ -191,3 +191,24 @@ def test_batch_shares_one_transaction_and_a_rerun_loads_nothing(tmp_path):
     again = ingest_all(settings)
     assert again.total_rows == 0 and again.total_files == 0
     assert first.total_rows > 0
+
+
+def test_batches_keep_path_order_and_cut_by_kind_and_size(tmp_path):
+    from flows.sources.ingest import batches
+    from flows.sources.loader import Planned
+    from flows.sources.specs import SPECS
+
+    def f(name: str, size: int) -> tuple[Path, Planned]:
+        p = tmp_path / name
+        p.write_bytes(b"x" * size)
+        return p, Planned(name, size, 0, "h")
+
+    files = [f("a.jsonl", 40), f("b.jsonl.gz", 5), f("c.json", 10), f("d.json", 10), f("e.jsonl", 30)]
+    cut = batches(SPECS["email"], files, max_bytes=100)
+    # .gz counts 8x its size: a (40) + b (40) fit; the documents c, d start a new batch; e another.
+    assert [[p.name for p, _ in b] for b in cut] == [
+        ["a.jsonl", "b.jsonl.gz"],
+        ["c.json", "d.json"],
+        ["e.jsonl"],
+    ]
+    assert [len(b) for b in batches(SPECS["email"], files, max_bytes=0)] == [1, 1, 1, 1, 1]
