@@ -17,6 +17,41 @@
 {%- endmacro %}
 
 
+{#-
+    Many text values from one JSON column with ONE parse per row. `json_text(column, path)` called
+    N times parses the document N times; instead select `json_texts(column, paths) as x` once (in
+    an earlier CTE) and read each value with `json_texts_item('x', paths, path)`. `paths` is the
+    same list in both calls (the DuckDB value is a list indexed by the path's position).
+-#}
+{% macro json_texts(column, paths) -%}
+    {{ return(adapter.dispatch('json_texts', 'lifecycle')(column, paths)) }}
+{%- endmacro %}
+
+{% macro json_texts_item(extracted, paths, path) -%}
+    {%- if path not in paths -%}
+        {{ exceptions.raise_compiler_error("json_texts_item: path " ~ path ~ " is not in the extracted paths") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('json_texts_item', 'lifecycle')(extracted, paths, path)) }}
+{%- endmacro %}
+
+{#- DuckDB: json_extract_string with a list of paths returns a list of texts from one parse. -#}
+{% macro duckdb__json_texts(column, paths) -%}
+    json_extract_string({{ column }}, [{% for p in paths %}'{{ p }}'{{ ', ' if not loop.last }}{% endfor %}])
+{%- endmacro %}
+
+{% macro duckdb__json_texts_item(extracted, paths, path) -%}
+    {{ extracted }}[{{ paths.index(path) + 1 }}]
+{%- endmacro %}
+
+{% macro default__json_texts(column, paths) -%}
+    {{ exceptions.raise_compiler_error("json_texts is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro default__json_texts_item(extracted, paths, path) -%}
+    {{ exceptions.raise_compiler_error("json_texts_item is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+
 {#- JSON value (not text) at `path`; used to keep nested arrays/objects for a later unnest. -#}
 {% macro json_value(column, path) -%}
     {{ return(adapter.dispatch('json_value', 'lifecycle')(column, path)) }}

@@ -8,10 +8,11 @@ last transition) run inside both builds.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dbt_raw_rows import RawBatch, ts
+from dbt_raw_rows import LOADED_AT, RawBatch, ts
 
 from flows.settings import Settings, configure_environment
 from flows.transform.dbt import run_dbt
@@ -129,7 +130,8 @@ def built(tmp_path_factory) -> dict:
     with open_warehouse(s) as con:
         before = identity(con)
     with open_warehouse(s) as con:
-        second_load().write(con)
+        # A later ingest commits later: staging reads rows loaded after its newest _loaded_at.
+        second_load().write(con, loaded_at=LOADED_AT + timedelta(days=1))
     run_dbt(
         s,
         [

@@ -23,6 +23,16 @@
     (cast({{ column }} as jsonb) #>> {{ lifecycle.pg_json_path(path) }})
 {%- endmacro %}
 
+{#- PostgreSQL parses jsonb once when the column is cast; the extracted value is that jsonb and
+    each item is a `#>>` path lookup on it (same NULL semantics as postgres__json_text). -#}
+{% macro postgres__json_texts(column, paths) -%}
+    cast({{ column }} as jsonb)
+{%- endmacro %}
+
+{% macro postgres__json_texts_item(extracted, paths, path) -%}
+    ({{ extracted }} #>> {{ lifecycle.pg_json_path(path) }})
+{%- endmacro %}
+
 {% macro postgres__json_value(column, path) -%}
     (cast({{ column }} as jsonb) #> {{ lifecycle.pg_json_path(path) }})
 {%- endmacro %}

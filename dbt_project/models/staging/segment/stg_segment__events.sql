@@ -1,8 +1,10 @@
 {#-
     Typed, de-duplicated Segment messages. Incremental because web history is the largest table:
-    a run reads only raw rows loaded since the last build (minus a lookback for late commits) and
-    appends those whose message_id is not already here (anti-join, never a primary key), so
-    re-runs are idempotent and the incremental build equals a full refresh.
+    a run reads only raw rows loaded after the newest `_loaded_at` already here (minus
+    var('incremental_lookback_minutes'), 0 by default: ingest commits under the writer lock, so no
+    commit can land behind a build) and appends those whose message_id is not already here
+    (anti-join, never a primary key), so re-runs are idempotent and the incremental build equals a
+    full refresh. Every JSON field is extracted from one parse of `message` (macro json_texts).
 -#}
 {{
     config(
@@ -12,6 +14,20 @@
     )
 }}
 
+{%- set json_paths = [
+    '$.traits.email', '$.context.traits.email', '$.properties.email',
+    '$.traits.name', '$.context.traits.name',
+    '$.traits.phone', '$.context.traits.phone',
+    '$.context.campaign.source', '$.context.campaign.medium', '$.context.campaign.name',
+    '$.context.campaign.term', '$.context.campaign.content',
+    '$.context.page.url', '$.properties.url',
+    '$.context.page.path', '$.properties.path',
+    '$.context.page.referrer', '$.properties.referrer',
+    '$.context.page.title', '$.properties.title',
+    '$.properties.order_id', '$.properties.total', '$.properties.revenue', '$.properties.currency',
+    '$.properties.product_id', '$.properties.sku',
+] %}
+
 with
 
 source as (
@@ -19,18 +35,27 @@ source as (
     select * from {{ source('segment', 'segment_events') }}
     {% if is_incremental() %}
     where _loaded_at > (
-        select {{ dbt.dateadd('hour', -1 * var('incremental_lookback_hours', 72), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
+        select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
         from {{ this }}
     )
     {% endif %}
 
 ),
 
+-- The first load of a message wins. A window, not DISTINCT ON: DuckDB sorts whole rows (the wide
+-- JSON column included) for DISTINCT ON ... ORDER BY, several times slower.
+numbered as (
+
+    select
+        *,
+        row_number() over (partition by message_id order by _loaded_at, _file, _line) as load_rank
+    from source
+
+),
+
 deduplicated as (
 
-    select distinct on (message_id) *
-    from source
-    order by message_id, _loaded_at, _file, _line
+    select * from numbered where load_rank = 1
 
 ),
 
@@ -52,6 +77,15 @@ new_messages as (
 ),
 {% endif %}
 
+extracted as (
+
+    select
+        new_messages.*,
+        {{ lifecycle.json_texts('message', json_paths) }} as fields
+    from new_messages
+
+),
+
 renamed as (
 
     select
@@ -65,51 +99,51 @@ renamed as (
         ts as event_at,
 
         {{ lifecycle.normalize_email(
-            'coalesce(' ~ lifecycle.json_text('message', '$.traits.email') ~ ', '
-            ~ lifecycle.json_text('message', '$.context.traits.email') ~ ', '
-            ~ lifecycle.json_text('message', '$.properties.email') ~ ')'
+            'coalesce(' ~ lifecycle.json_texts_item('fields', json_paths, '$.traits.email') ~ ', '
+            ~ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.email') ~ ', '
+            ~ lifecycle.json_texts_item('fields', json_paths, '$.properties.email') ~ ')'
         ) }} as email,
         nullif(trim(coalesce(
-            {{ lifecycle.json_text('message', '$.traits.name') }},
-            {{ lifecycle.json_text('message', '$.context.traits.name') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.name') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.name') }}
         )), '') as name,
         nullif(trim(coalesce(
-            {{ lifecycle.json_text('message', '$.traits.phone') }},
-            {{ lifecycle.json_text('message', '$.context.traits.phone') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.phone') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.phone') }}
         )), '') as phone,
 
-        nullif(trim({{ lifecycle.json_text('message', '$.context.campaign.source') }}), '') as utm_source,
-        nullif(trim({{ lifecycle.json_text('message', '$.context.campaign.medium') }}), '') as utm_medium,
-        nullif(trim({{ lifecycle.json_text('message', '$.context.campaign.name') }}), '') as utm_campaign,
-        nullif(trim({{ lifecycle.json_text('message', '$.context.campaign.term') }}), '') as utm_term,
-        nullif(trim({{ lifecycle.json_text('message', '$.context.campaign.content') }}), '') as utm_content,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.context.campaign.source') }}), '') as utm_source,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.context.campaign.medium') }}), '') as utm_medium,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.context.campaign.name') }}), '') as utm_campaign,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.context.campaign.term') }}), '') as utm_term,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.context.campaign.content') }}), '') as utm_content,
 
         coalesce(
-            {{ lifecycle.json_text('message', '$.context.page.url') }},
-            {{ lifecycle.json_text('message', '$.properties.url') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.page.url') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.properties.url') }}
         ) as page_url,
         coalesce(
-            {{ lifecycle.json_text('message', '$.context.page.path') }},
-            {{ lifecycle.json_text('message', '$.properties.path') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.page.path') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.properties.path') }}
         ) as page_path,
         nullif(trim(coalesce(
-            {{ lifecycle.json_text('message', '$.context.page.referrer') }},
-            {{ lifecycle.json_text('message', '$.properties.referrer') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.page.referrer') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.properties.referrer') }}
         )), '') as referrer,
         coalesce(
-            {{ lifecycle.json_text('message', '$.context.page.title') }},
-            {{ lifecycle.json_text('message', '$.properties.title') }}
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.page.title') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.properties.title') }}
         ) as page_title,
 
-        nullif(trim({{ lifecycle.json_text('message', '$.properties.order_id') }}), '') as order_id,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.properties.order_id') }}), '') as order_id,
         {{ lifecycle.try_cast(
-            'coalesce(' ~ lifecycle.json_text('message', '$.properties.total') ~ ', '
-            ~ lifecycle.json_text('message', '$.properties.revenue') ~ ')',
+            'coalesce(' ~ lifecycle.json_texts_item('fields', json_paths, '$.properties.total') ~ ', '
+            ~ lifecycle.json_texts_item('fields', json_paths, '$.properties.revenue') ~ ')',
             'decimal(18, 2)'
         ) }} as order_total,
-        upper(nullif(trim({{ lifecycle.json_text('message', '$.properties.currency') }}), '')) as currency,
-        nullif(trim({{ lifecycle.json_text('message', '$.properties.product_id') }}), '') as product_id,
-        nullif(trim({{ lifecycle.json_text('message', '$.properties.sku') }}), '') as product_sku,
+        upper(nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.properties.currency') }}), '')) as currency,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.properties.product_id') }}), '') as product_id,
+        nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.properties.sku') }}), '') as product_sku,
         {{ lifecycle.json_value('message', '$.properties.products') }} as products,
 
         message,
@@ -117,7 +151,7 @@ renamed as (
         _line,
         _loaded_at
 
-    from new_messages
+    from extracted
 
 ),
 

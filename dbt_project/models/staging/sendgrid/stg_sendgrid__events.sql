@@ -1,7 +1,8 @@
 {#-
     Typed, de-duplicated SendGrid events. Incremental like the web events (append + anti-join on
-    the de-duplication key, lookback on _loaded_at). The key is (sg_event_id, event): raw keeps
-    that pair unique, and a repeated sg_event_id with another event name is a different event.
+    the de-duplication key, rows loaded after the newest `_loaded_at` already here). The key is
+    (sg_event_id, event): raw keeps that pair unique, and a repeated sg_event_id with another event
+    name is a different event.
 -#}
 {{
     config(
@@ -18,18 +19,28 @@ source as (
     select * from {{ source('sendgrid', 'sendgrid_events') }}
     {% if is_incremental() %}
     where _loaded_at > (
-        select {{ dbt.dateadd('hour', -1 * var('incremental_lookback_hours', 72), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
+        select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
         from {{ this }}
     )
     {% endif %}
 
 ),
 
+-- The first load of an event wins (a window, not DISTINCT ON: see stg_segment__events).
+numbered as (
+
+    select
+        *,
+        row_number() over (
+            partition by sg_event_id, lower(event) order by _loaded_at, _file, _line
+        ) as load_rank
+    from source
+
+),
+
 deduplicated as (
 
-    select distinct on (sg_event_id, lower(event)) *
-    from source
-    order by sg_event_id, lower(event), _loaded_at, _file, _line
+    select * from numbered where load_rank = 1
 
 ),
 
