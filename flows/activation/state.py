@@ -157,14 +157,16 @@ def compute_diff(
 ) -> Diff:
     """Adds, changes and removes of `export` (must have `record_key`) against the stored state."""
     current = _hashed(con, export.with_columns(pl.col(KEY).cast(pl.Utf8)), columns)
+    # One catalog lookup per diff: information_schema queries cost tens of ms on a big warehouse.
+    has_state = state_exists(con)
     previous_sql = (
         f"select record_key, record_hash, cast(record as varchar) as record from {SCHEMA}.record_state "
         "where destination = ? and segment = ?"
-        if state_exists(con)
+        if has_state
         else "select null::varchar as record_key, null::varchar as record_hash, "
         "null::varchar as record where false"
     )
-    params = [destination, segment] if state_exists(con) else []
+    params = [destination, segment] if has_state else []
     with registered(con, "__lifecycle_current", current.select(KEY, "record_hash")):
         rows = query_frame(
             con,
