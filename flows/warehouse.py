@@ -30,7 +30,14 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
         config["threads"] = settings.duckdb_threads
     if settings.duckdb_memory_limit:
         config["memory_limit"] = settings.duckdb_memory_limit
-    con = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)
+    except duckdb.ConnectionException as exc:
+        # The file is already open in this process with other settings (dbt-duckdb keeps its
+        # handle between pipeline steps): join that instance as it is configured.
+        if "different configuration" not in str(exc) or not config:
+            raise
+        con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
     if not read_only:
         con.execute(RAW_SCHEMA_SQL.read_text())
     return con
