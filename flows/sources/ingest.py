@@ -269,12 +269,12 @@ def load_batch(
             if leftover:
                 alone = sorted(leftover)
                 keep = [i for i in range(len(paths)) if i not in leftover]
-                # Renumber the staged files 0..k-1 in their order, so file_no matches the plans.
-                mapping = ", ".join(f"({old}, {new})" for new, old in enumerate(keep)) or "(null, null)"
-                con.execute(
-                    f"update _records set file_no = m.new from (values {mapping}) as m(old, new) "
-                    "where _records.file_no = m.old"
-                )
+                if keep:  # renumber the staged files 0..k-1 in their order, so file_no matches the plans
+                    mapping = ", ".join(f"({old}, {new})" for new, old in enumerate(keep))
+                    con.execute(
+                        f"update _records set file_no = m.new from (values {mapping}) as m(old, new) "
+                        "where _records.file_no = m.old"
+                    )
                 paths = [paths[i] for i in keep]
                 plans = [plans[i] for i in keep]
             parsed = parse(con, spec, 1, lazy=True, n_files=len(paths)) if plans else None

@@ -38,6 +38,24 @@ def sg(i: int, event: str = "delivered", **over: Any) -> dict[str, Any]:
     return {k: v for k, v in ev.items() if v is not None}
 
 
+def ticket(i: int, updated: str, **over: Any) -> dict[str, Any]:
+    """A Zendesk ticket version (SPEC 4.3 fields), with overrides."""
+    t = {
+        "id": i,
+        "requester_id": 100 + i,
+        "status": "open",
+        "priority": "high",
+        "via": {"channel": "email"},
+        "subject": f"t{i}",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": updated,
+        "satisfaction_rating": {"score": "good"},
+        "custom_thing": 1,
+    }
+    t.update(over)
+    return t
+
+
 def write_jsonl(path: Path, rows: list[Any], *, gz: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()

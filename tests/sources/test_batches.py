@@ -17,7 +17,7 @@ import duckdb
 from flows.settings import Settings
 from flows.sources.ingest import ingest_all
 
-from .conftest import seg, sg, write_json, write_jsonl
+from .conftest import seg, sg, ticket, write_json, write_jsonl
 
 _COMPARED = {
     "segment_events": "message_id, type, event, anonymous_id, user_id, previous_id, ts, message::varchar",
@@ -65,27 +65,12 @@ def _email(raw: Path) -> None:
     write_jsonl(email / "stream.jsonl", [sg(1000 + i) for i in range(10)] + ["nope"])
 
 
-def _ticket(i: int, updated: str, **over) -> dict:
-    t = {
-        "id": i,
-        "requester_id": 100 + i,
-        "status": "open",
-        "priority": "normal",
-        "via": {"channel": "email"},
-        "subject": f"Ticket {i}",
-        "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": updated,
-    }
-    t.update(over)
-    return t
-
-
 def _tickets(raw: Path) -> None:
     tickets = raw / "tickets"
     write_json(
         tickets / "a-tickets.json",
         {
-            "tickets": [_ticket(1, "2026-01-01T01:00:00Z"), _ticket(2, "2026-01-01T02:00:00Z")],
+            "tickets": [ticket(1, "2026-01-01T01:00:00Z"), ticket(2, "2026-01-01T02:00:00Z")],
             "after_cursor": "c1",
             "end_of_stream": False,
         },
@@ -93,7 +78,7 @@ def _tickets(raw: Path) -> None:
     write_json(
         tickets / "b-tickets.json",
         {
-            "tickets": [_ticket(1, "2026-01-02T01:00:00Z"), _ticket(2, "2026-01-01T02:00:00Z"), {"id": "x"}],
+            "tickets": [ticket(1, "2026-01-02T01:00:00Z"), ticket(2, "2026-01-01T02:00:00Z"), {"id": "x"}],
             "next_page": None,
             "end_time": 1767312000,
         },
@@ -103,7 +88,7 @@ def _tickets(raw: Path) -> None:
         {
             "users": [{"id": 101, "email": "A@x.com", "updated_at": "2026-01-01T00:00:00Z"}],
             "ticket_metrics": [{"id": 7, "ticket_id": 1, "replies": 2, "updated_at": "2026-01-02T00:00:00Z"}],
-            "tickets": [_ticket(3, "2026-01-03T00:00:00Z")],
+            "tickets": [ticket(3, "2026-01-03T00:00:00Z")],
         },
     )
     write_json(tickets / "d-empty.json", {"tickets": [], "end_of_stream": True})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flows.sources.ingest import ingest_source
 
-from .conftest import query, sg, write_json, write_jsonl
+from .conftest import query, sg, ticket, write_json, write_jsonl
 
 
 def test_sendgrid_arrays_and_jsonl_dedupe_on_event_id_and_event(settings, raw):
@@ -39,28 +39,11 @@ def test_sendgrid_arrays_and_jsonl_dedupe_on_event_id_and_event(settings, raw):
     }
 
 
-def _ticket(i: int, updated: str, **over):
-    t = {
-        "id": i,
-        "requester_id": 100 + i,
-        "status": "open",
-        "priority": "high",
-        "via": {"channel": "email"},
-        "subject": f"t{i}",
-        "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": updated,
-        "satisfaction_rating": {"score": "good"},
-        "custom_thing": 1,
-    }
-    t.update(over)
-    return t
-
-
 def test_zendesk_pages_keep_every_version_and_latest_view(settings, raw):
     write_json(
         raw / "tickets" / "p1.json",
         {
-            "tickets": [_ticket(1, "2026-01-01T01:00:00Z"), _ticket(2, "2026-01-01T01:00:00Z")],
+            "tickets": [ticket(1, "2026-01-01T01:00:00Z"), ticket(2, "2026-01-01T01:00:00Z")],
             "after_cursor": "abc",
             "end_of_stream": False,
         },
@@ -69,9 +52,9 @@ def test_zendesk_pages_keep_every_version_and_latest_view(settings, raw):
         raw / "tickets" / "p2.json",
         {
             "tickets": [
-                _ticket(1, "2026-01-02T01:00:00Z", status="solved"),
-                _ticket(2, "2026-01-01T01:00:00Z"),  # same version again
-                _ticket(3, "not a date"),
+                ticket(1, "2026-01-02T01:00:00Z", status="solved"),
+                ticket(2, "2026-01-01T01:00:00Z"),  # same version again
+                ticket(3, "not a date"),
             ],
             "next_page": None,
             "end_time": 1767225600,
