@@ -254,12 +254,11 @@ def load_batch(
 ) -> list:
     """Load a batch in one transaction; if it cannot be read as one (a damaged file in it), load
     its halves, down to the damaged file alone."""
-    if len(batch) == 1:
-        result = load_one(con, spec, batch[0][0], batch[0][1], tmp_dir)
-        return [] if result is None else [result]
+    if len(batch) <= 1:
+        results = [load_one(con, spec, path, plan, tmp_dir) for path, plan in batch]
+        return [r for r in results if r is not None]
     paths = [p for p, _ in batch]
     plans = [plan for _, plan in batch]
-    alone: list[int] = []
     try:
         if batch_kind(spec, paths[0], plans[0]) == "lines":
             records.stage_lines_batch(con, paths)
@@ -267,36 +266,21 @@ def load_batch(
         else:
             leftover = records.stage_documents_batch(con, paths, zendesk=spec.zendesk_pages)
             if leftover:
-                alone = sorted(leftover)
-                keep = [i for i in range(len(paths)) if i not in leftover]
-                if keep:  # renumber the staged files 0..k-1 in their order, so file_no matches the plans
-                    mapping = ", ".join(f"({old}, {new})" for new, old in enumerate(keep))
-                    con.execute(
-                        f"update _records set file_no = m.new from (values {mapping}) as m(old, new) "
-                        "where _records.file_no = m.old"
-                    )
-                paths = [paths[i] for i in keep]
-                plans = [plans[i] for i in keep]
-            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths)) if plans else None
+                # A document of unusual shape loads alone, in its place in path order (the first
+                # occurrence of a duplicate wins): the files before it, it, then the rest.
+                first = min(leftover)
+                return (
+                    load_batch(con, spec, batch[:first], tmp_dir)
+                    + load_batch(con, spec, batch[first : first + 1], tmp_dir)
+                    + load_batch(con, spec, batch[first + 1 :], tmp_dir)
+                )
+            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths))
     except (*records.READ_ERRORS, BatchOrderError):
         # A damaged file in the batch: halve it, so one bad file among hundreds costs a few
         # re-reads of shrinking halves, and only that file takes the slow path.
         half = len(batch) // 2
         return load_batch(con, spec, batch[:half], tmp_dir) + load_batch(con, spec, batch[half:], tmp_dir)
-    results = commit_batch(con, spec, plans, parsed, utc_now()) if parsed is not None else []
-    results += _one_by_one(con, spec, [batch[i] for i in alone], tmp_dir)
-    return results
-
-
-def _one_by_one(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, files: list[tuple[Path, Planned]], tmp_dir: Path
-) -> list:
-    out = []
-    for path, plan in files:
-        result = load_one(con, spec, path, plan, tmp_dir)
-        if result is not None:
-            out.append(result)
-    return out
+    return commit_batch(con, spec, plans, parsed, utc_now())
 
 
 def load_one(
