@@ -262,7 +262,7 @@ def load_batch(
     try:
         if batch_kind(spec, paths[0], plans[0]) == "lines":
             records.stage_lines_batch(con, paths)
-            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths), batch_numbered=True)
+            parsed = parse(con, spec, 1, n_files=len(paths), batch_numbered=True)
         else:
             leftover = records.stage_documents_batch(con, paths, zendesk=spec.zendesk_pages)
             if leftover:
@@ -274,7 +274,7 @@ def load_batch(
                     + load_batch(con, spec, batch[first : first + 1], tmp_dir)
                     + load_batch(con, spec, batch[first + 1 :], tmp_dir)
                 )
-            parsed = parse(con, spec, 1, lazy=True, n_files=len(paths))
+            parsed = parse(con, spec, 1, n_files=len(paths))
     except (*records.READ_ERRORS, BatchOrderError):
         # A damaged file in the batch: halve it, so one bad file among hundreds costs a few
         # re-reads of shrinking halves, and only that file takes the slow path.
@@ -286,18 +286,12 @@ def load_batch(
 def load_one(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, plan: Planned, tmp_dir: Path
 ) -> FileResult | None:
-    """Stage, parse (re-staging the slow way if the strict read fails) and commit one file."""
+    """Stage (the slow way if the strict read fails), parse and commit one file."""
     if spec.csv_columns:
-        staged = records.stage_csv(con, path, spec.csv_columns)
+        records.stage_csv(con, path, spec.csv_columns)
     else:
-        staged = records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
-    try:
-        parsed = parse(con, spec, plan.first_line, staged.lazy)
-    except records.READ_ERRORS:
-        if not staged.lazy:
-            raise
-        staged = records.restage_slow(con, staged, tmp_dir)
-        parsed = parse(con, spec, plan.first_line, lazy=False)
+        records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
+    parsed = parse(con, spec, plan.first_line)
     if plan.status == "appended" and parsed.rows_in == 0:
         return None  # grew only by an incomplete line; the next run picks it up
     # plan.size stays the hashed size even if the file grew since: lines read beyond it are

@@ -89,15 +89,16 @@ def parse(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     first_line: int,
-    lazy: bool,
     *,
     n_files: int = 1,
     batch_numbered: bool = False,
 ) -> Parsed:
-    """Validate/extract into `_parsed_<n>`. With a lazy (view) stage this is the one file read.
+    """Validate/extract the staged records into `_parsed_<n>`.
 
     `first_line` applies to single-file batches (an appended tail). `batch_numbered` says that
-    `line_no` counts across the batch and must be made per file.
+    `line_no` counts across the batch and must be made per file. A single file's stage may hold
+    pre-rejected lines (bad bytes, a broken document); a batch's never does, because a batch is
+    one strict read that either succeeds or raises.
     """
     parsed = Parsed(files={i: FileCounts(last_line=first_line - 1) for i in range(n_files)})
     line_filter = f"where line_no >= {int(first_line)}" if n_files == 1 else ""
@@ -126,7 +127,7 @@ def parse(
             counts.last_line = max(counts.last_line, (top or 0) - counts.line_offset)
             counts.rejects += rejects
             parsed.good[(n, file_no)] = count - rejects
-    if not lazy:  # a view over a strictly read file cannot hold pre-rejected lines
+    if n_files == 1:
         staged = _staged_table(spec)
         count, top = con.execute(
             f"select count(*), max(line_no) from {staged} where pre_reason is not null and line_no >= ?",

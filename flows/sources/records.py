@@ -27,12 +27,21 @@ from pathlib import Path
 
 import duckdb
 
+# Longest record a JSONL line may hold. DuckDB's CSV reader allocates a buffer of about 16 lines of
+# this size per thread, so 100 MiB meant 1.5 GiB per thread and parallel reads ran out of memory;
+# a Segment message is at most 32 KiB. A longer line is quarantined by the slow path.
+MAX_LINE_BYTES = 8 << 20
+
 # Field delimiter for "one line = one column" CSV reads: a control character that valid JSON
 # never contains unescaped, so no line is ever split.
 _LINE_OPTS = (
     "columns={'line': 'VARCHAR'}, delim='\\x01', quote='', escape='', header=false, "
-    "auto_detect=false, new_line='\\n', strict_mode=false, max_line_size=104857600"
+    f"auto_detect=false, new_line='\\n', strict_mode=false, max_line_size={MAX_LINE_BYTES}"
 )
+# A line is a record unless it is empty or only spaces. `trim` on every line cost 1.5 s per million
+# lines; the first character decides for almost every line, and only lines that start with a
+# space or a control character are trimmed (same result as `trim(line) <> ''`).
+_NON_BLANK = "(ascii(line) > 32 or trim(line) <> '')"
 _BAD_MARK = "\x02lifecycle-bad-line:"
 _SURROGATES = re.compile("[\udc80-\udcff]")
 ZENDESK_ENTITIES = {
@@ -49,10 +58,30 @@ ZENDESK_ENTITIES = {
 class Staged:
     """What was staged: record count, and whether the file ended mid-line (not yet complete)."""
 
-    records: int  # -1 when lazy (not read yet)
+    records: int
     complete_size: int  # bytes of the file that were consumed (up to the last newline for JSONL)
-    lazy: bool = False  # `_records` is a view over the file (no pre-rejects possible)
-    source_path: Path | None = None
+
+
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+
+
+# Lines are numbered by the row ids of a plain parallel copy of the file(s): DuckDB's CSV reader
+# and CREATE TABLE AS preserve insertion order, and a table's rowid follows it (DuckDB's "order
+# preservation" guarantees). A `row_number() over ()` window instead made the read, and the JSON
+# parse after it, run on one thread (twice as slow on .gz files, which decompress one per thread).
+# Only (file_no, line) is copied; the JSON parse then reads that table in parallel.
+def _copy_lines(con: duckdb.DuckDBPyConnection, paths: str, file_no: str) -> None:
+    """`_records` = the non-blank lines of `paths` (a SQL string or list literal), numbered 1.. in
+    read order across all of them. Raises one of READ_ERRORS if a file cannot be read strictly."""
+    drop_records(con)
+    con.execute(
+        f"create or replace temp table _lines as select {file_no} as file_no, line "
+        f"from read_csv({paths}, {_LINE_OPTS}) where {_NON_BLANK}"
+    )
+    con.execute(
+        "create temp view _records as select rowid + 1 as line_no, line, null::varchar as entity, "
+        "null::varchar as pre_reason, file_no from _lines"
+    )
 
 
 def _sql_str(value: str) -> str:
@@ -66,10 +95,11 @@ def is_document(path: Path) -> bool:
 
 
 def drop_records(con: duckdb.DuckDBPyConnection) -> None:
-    """`_records` is a temp table or a temp view; drop whichever it is."""
+    """`_records` is a temp table or a temp view (over `_lines`); drop whichever it is."""
     for kind in ("view", "table"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"drop {kind} if exists _records")
+    con.execute("drop table if exists _lines")
 
 
 def create_records(con: duckdb.DuckDBPyConnection) -> None:
@@ -114,8 +144,8 @@ def _complete_size(path: Path) -> int:
 
 
 def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> Staged:
-    """Stage a JSONL file as a VIEW over DuckDB's reader: the validation pass then reads the file
-    exactly once. If that read fails (bad bytes, broken gzip), `restage_slow` replaces the view."""
+    """Stage a JSONL file with DuckDB's strict reader; if that read fails (bad bytes, broken gzip),
+    the slow path stages it instead, with a reject per bad line."""
     complete = _complete_size(path)
     if complete == 0:
         return Staged(0, 0)
@@ -127,25 +157,12 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> S
         with os.fdopen(fd, "wb") as out, path.open("rb") as src:
             out.write(src.read(complete))
         source_path = Path(name)
-    drop_records(con)
-    con.execute(
-        "create temp view _records as "
-        "select row_number() over () as line_no, line, null::varchar as entity, null::varchar as pre_reason, "
-        "0 as file_no "
-        f"from read_csv({_sql_str(str(source_path))}, {_LINE_OPTS}) where trim(line) <> ''"
-    )
-    return Staged(-1, complete, lazy=True, source_path=source_path)
-
-
-READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
-
-
-def restage_slow(con: duckdb.DuckDBPyConnection, staged: Staged, tmp_dir: Path) -> Staged:
-    """The strict read of a lazily staged file failed: materialise `_records` the slow way."""
-    assert staged.source_path is not None
-    create_records(con)
-    _stage_lines_slow(con, staged.source_path, tmp_dir)
-    return Staged(_count(con), staged.complete_size)
+    try:
+        _copy_lines(con, _sql_str(str(source_path)), "0")
+    except READ_ERRORS:
+        create_records(con)
+        _stage_lines_slow(con, source_path, tmp_dir)
+    return Staged(_count(con), complete)
 
 
 def _read_bytes(path: Path) -> tuple[bytes, str | None]:
@@ -167,6 +184,31 @@ def _read_bytes(path: Path) -> tuple[bytes, str | None]:
     return bytes(out), None
 
 
+def _line_span(text: str, at: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return start, len(text) if end < 0 else end
+
+
+def _bad_lines(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, reason) of each line DuckDB's strict reader cannot take, in text order: lines
+    with bytes that are not UTF-8 (surrogate-escaped here) and lines over MAX_LINE_BYTES."""
+    spans: dict[int, tuple[int, str]] = {}
+    for match in _SURROGATES.finditer(text):
+        start, end = _line_span(text, match.start())
+        spans.setdefault(start, (end, "invalid UTF-8 bytes"))
+    # A line can only exceed the byte limit if it has more than a quarter as many characters.
+    if len(text) > MAX_LINE_BYTES // 4:
+        start = 0
+        for line in text.split("\n"):
+            if len(line) > MAX_LINE_BYTES // 4:
+                size = len(line.encode("utf-8", errors="surrogateescape"))
+                if size > MAX_LINE_BYTES and start not in spans:
+                    spans[start] = (start + len(line), f"record longer than {MAX_LINE_BYTES} bytes ({size})")
+            start += len(line) + 1
+    return [(start, end, reason) for start, (end, reason) in sorted(spans.items())]
+
+
 def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> None:
     data, gz_problem = _read_bytes(path)
     text = data.decode("utf-8", errors="surrogateescape")
@@ -177,14 +219,9 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
     bad: list[tuple[int, str, str]] = []  # (marker id, reason, raw text)
     pieces: list[str] = []
     pos = 0
-    for match in _SURROGATES.finditer(text):
-        if match.start() < pos:
-            continue  # same bad line as a previous match
-        start = text.rfind("\n", 0, match.start()) + 1
-        end = text.find("\n", match.start())
-        end = len(text) if end < 0 else end
+    for start, end, reason in _bad_lines(text):
         raw_line = text[start:end].encode("utf-8", errors="surrogateescape")
-        bad.append((len(bad), "invalid UTF-8 bytes", raw_line.decode("utf-8", errors="backslashreplace")))
+        bad.append((len(bad), reason, raw_line.decode("utf-8", errors="backslashreplace")))
         pieces.append(text[pos:start])
         pieces.append(f"{_BAD_MARK}{len(bad) - 1}")
         pos = end
@@ -208,7 +245,7 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
             with lines as (
                 select row_number() over () as line_no, line
                 from read_csv({_sql_str(name)}, {_LINE_OPTS})
-                where trim(line) <> ''
+                where {_NON_BLANK}
             )
             select l.line_no, coalesce(b.raw_text, l.line), null, b.reason
             from lines as l
@@ -420,19 +457,13 @@ def _sql_list(paths: list[Path]) -> str:
 
 
 def stage_lines_batch(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
-    """Complete JSONL files (plain or .gz) as one VIEW over one multi-file read.
+    """Complete JSONL files (plain or .gz) read strictly in one multi-file read into `_records`.
 
     `file_no` is the position in `paths`; `line_no` numbers the non-blank lines of the whole batch
     in read order (DuckDB reads the files, and each file's lines, in order), which the loader turns
-    into per-file numbers. A read error surfaces in the loader's parse, like for one file.
+    into per-file numbers. A read error (a damaged file) raises one of READ_ERRORS.
     """
-    drop_records(con)
-    con.execute(
-        "create temp view _records as "
-        "select row_number() over () as line_no, line, null::varchar as entity, "
-        "null::varchar as pre_reason, file_index::integer as file_no "
-        f"from read_csv({_sql_list(paths)}, {_LINE_OPTS}) where trim(line) <> ''"
-    )
+    _copy_lines(con, _sql_list(paths), "file_index::integer")
 
 
 def _zendesk_entity_case(column: str) -> str:

@@ -16,7 +16,7 @@ create table if not exists raw.segment_events (
     user_id      varchar,
     previous_id  varchar,               -- alias
     ts           timestamp not null,    -- message `timestamp`, UTC
-    message      json not null,         -- the whole original message
+    message      json not null using compression zstd,         -- the whole original message
     _file        varchar not null,
     _line        bigint not null,
     _loaded_at   timestamp not null
@@ -35,7 +35,7 @@ create table if not exists raw.sendgrid_events (
     category                json,                 -- string or array, as sent
     url                     varchar,
     asm_group_id            bigint,
-    message                 json not null,
+    message                 json not null using compression zstd,
     _file                   varchar not null,
     _line                   bigint not null,
     _loaded_at              timestamp not null
@@ -52,7 +52,7 @@ create table if not exists raw.zendesk_tickets (
     created_at         timestamp not null,
     updated_at         timestamp not null,
     satisfaction_score varchar,            -- offered|unoffered|good|bad
-    record             json not null,
+    record             json not null using compression zstd,
     _file              varchar not null,
     _line              bigint not null,
     _loaded_at         timestamp not null
@@ -65,7 +65,7 @@ create table if not exists raw.zendesk_users (
     phone       varchar,
     created_at  timestamp,
     updated_at  timestamp,
-    record      json not null,
+    record      json not null using compression zstd,
     _file       varchar not null,
     _line       bigint not null,
     _loaded_at  timestamp not null
@@ -81,7 +81,7 @@ create table if not exists raw.zendesk_ticket_metrics (
     reply_time_calendar_minutes          integer,
     first_resolution_time_calendar_minutes integer,
     full_resolution_time_calendar_minutes  integer,
-    record                               json not null,
+    record                               json not null using compression zstd,
     _file                                varchar not null,
     _line                                bigint not null,
     _loaded_at                           timestamp not null

@@ -155,7 +155,7 @@ def ingest_endpoint(
         records.create_records(con)
         staged = records.stage_document_text(con, body, len(body.encode()), Path(tmp_dir), zendesk=True)
         plan = Planned(rel, staged.complete_size, 0, hashlib.sha256(body.encode()).hexdigest())
-        parsed = parse(con, TICKETS, 1, lazy=False)
+        parsed = parse(con, TICKETS, 1)
         # The cursor moves in the same transaction as the page's rows.
         result = commit_load(
             con,

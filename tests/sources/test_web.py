@@ -84,6 +84,25 @@ def test_every_bad_line_is_quarantined_with_a_reason_and_counts_add_up(settings,
     ]
 
 
+def test_a_line_over_the_size_limit_is_quarantined_and_the_rest_loads(settings, raw, monkeypatch):
+    from flows.sources import records
+
+    # A small limit keeps the test cheap; the mechanism is the same at the real 8 MiB.
+    limit = 4096
+    monkeypatch.setattr(records, "MAX_LINE_BYTES", limit)
+    monkeypatch.setattr(records, "_LINE_OPTS", records._LINE_OPTS.replace(str(8 << 20), str(limit)))
+    big = json.dumps(seg(2, properties={"blob": "é" * limit}))
+    write_jsonl(raw / "web" / "a.jsonl", [seg(0)])  # batched with b.jsonl, which then fails the batch
+    (raw / "web" / "b.jsonl").write_text("\n".join([json.dumps(seg(1)), big, json.dumps(seg(3))]) + "\n")
+
+    summary = ingest_source(settings, "web")
+    assert (summary.files, summary.rows, summary.rejects) == (2, 3, 1)
+    rejects = query(settings, "select _file, _line, reason, length(raw_text) from raw.rejects")
+    assert rejects == [("web/b.jsonl", 2, f"record longer than {limit} bytes ({len(big.encode())})", len(big))]
+    loaded = query(settings, "select _file, _line from raw.segment_events order by all")
+    assert loaded == [("web/a.jsonl", 1), ("web/b.jsonl", 1), ("web/b.jsonl", 3)]
+
+
 def test_truncated_gzip_keeps_lines_before_the_cut(settings, raw):
     data = gzip.compress("".join(json.dumps(seg(i)) + "\n" for i in range(2000)).encode())
     (raw / "web").mkdir()
