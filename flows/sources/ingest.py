@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +145,8 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
     summary = SourceSummary(source)
     raw_dir = settings.raw_dir
     con.execute("set TimeZone = 'UTC'")
+    # Line numbers are read positions (records.py): insertion order must be kept (DuckDB's default).
+    con.execute("set preserve_insertion_order = true")
     # Many per-file commits: checkpoint seldom (the WAL is durable) and once at the end, instead
     # of rewriting the same partly filled row groups after every file.
     con.execute("set checkpoint_threshold = '1GB'")
@@ -152,11 +155,16 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
     for stale in settings.root.glob(f".ingest-{source}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".ingest-{source}-", dir=settings.root))
+    max_bytes = settings.ingest_batch_mib << 20
+    # Files are hashed ahead on one thread (hashlib releases the GIL) while DuckDB loads the
+    # batches before them: hashing 4.6 GiB took 5 s during which the loader waited.
+    planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"plan-{source}")
     try:
+        items = [(path, path.relative_to(raw_dir).as_posix()) for path in discover(raw_dir, spec)]
+        plans = planner.map(lambda item: _plan(item[0], item[1], priors.get(item[1])), items)
         batchable: list[tuple[Path, Planned]] = []
-        for path in discover(raw_dir, spec):
-            rel = path.relative_to(raw_dir).as_posix()
-            action, plan, reason = _plan(path, rel, priors.get(rel))
+        pending = 0  # uncompressed bytes in `batchable`
+        for (path, rel), (action, plan, reason) in zip(items, plans, strict=True):
             if action == "skip":
                 summary.skipped_files += 1
                 continue
@@ -174,15 +182,22 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
                 summary.add(commit_changed(con, spec, plan, utc_now(), reason or "file changed"))
                 continue
             if batch_kind(spec, path, plan) is not None:
+                if batchable and pending + _weight(path, plan) > max_bytes:
+                    # A full batch loads now, while later files are still being hashed.
+                    _load_batches(con, spec, batchable, settings, tmp_dir, summary)
+                    pending = 0
                 batchable.append((path, plan))
+                pending += _weight(path, plan)
                 continue
             # Files load in path order (the first occurrence of a duplicate wins): flush first.
             _load_batches(con, spec, batchable, settings, tmp_dir, summary)
+            pending = 0
             result = load_one(con, spec, path, plan, tmp_dir)
             if result is not None:
                 summary.add(result)
         _load_batches(con, spec, batchable, settings, tmp_dir, summary)
     finally:
+        planner.shutdown(wait=True, cancel_futures=True)
         records.drop_records(con)
         drop_temp(con, spec)
         con.execute("reset checkpoint_threshold")
@@ -213,6 +228,10 @@ def _load_batches(
 _GZ_EXPANSION = 8
 
 
+def _weight(path: Path, plan: Planned) -> int:
+    return plan.size * (_GZ_EXPANSION if path.suffix == ".gz" else 1)
+
+
 def batch_kind(spec: SourceSpec, path: Path, plan: Planned) -> str | None:
     """'lines' or 'documents' when `path` can share a batch with other files, else None.
 
@@ -237,7 +256,7 @@ def batches(
     weight = 0
     for path, plan in files:
         this_kind = batch_kind(spec, path, plan)
-        size = plan.size * (_GZ_EXPANSION if path.suffix == ".gz" else 1)
+        size = _weight(path, plan)
         if current and (this_kind != kind or weight + size > max_bytes):
             out.append(current)
             current, weight = [], 0
@@ -262,7 +281,7 @@ def load_batch(
     try:
         if batch_kind(spec, paths[0], plans[0]) == "lines":
             records.stage_lines_batch(con, paths)
-            parsed = parse(con, spec, 1, n_files=len(paths), batch_numbered=True)
+            parsed = parse(con, spec, 1, n_files=len(paths), batch_numbered=True, positional=True)
         else:
             leftover = records.stage_documents_batch(con, paths, zendesk=spec.zendesk_pages)
             if leftover:
@@ -286,12 +305,18 @@ def load_batch(
 def load_one(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, plan: Planned, tmp_dir: Path
 ) -> FileResult | None:
-    """Stage (the slow way if the strict read fails), parse and commit one file."""
+    """Stage, parse (re-staging the slow way if the strict read fails) and commit one file."""
     if spec.csv_columns:
-        records.stage_csv(con, path, spec.csv_columns)
+        staged = records.stage_csv(con, path, spec.csv_columns)
     else:
-        records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
-    parsed = parse(con, spec, plan.first_line)
+        staged = records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
+    try:
+        parsed = parse(con, spec, plan.first_line, positional=staged.positional)
+    except records.READ_ERRORS:
+        if not staged.positional:
+            raise
+        records.restage_slow(con, staged, tmp_dir)
+        parsed = parse(con, spec, plan.first_line)
     if plan.status == "appended" and parsed.rows_in == 0:
         return None  # grew only by an incomplete line; the next run picks it up
     # plan.size stays the hashed size even if the file grew since: lines read beyond it are

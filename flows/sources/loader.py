@@ -16,19 +16,23 @@ DuckDB read of the same files. Two phases per batch:
    file, lines in != loaded + duplicates + rejects never commits.
 
 Line numbers: a multi-file JSONL batch numbers its lines in read order across the batch (DuckDB's
-CSV reader keeps file and line order); `parse` takes each file's first line as its offset (and
-checks that every file's lines are contiguous), and rows get `line_no - offset` as they are
-written, so the batch is never copied to renumber it. Batch-wide numbers also order the records
-by (file, line), which is what de-duplication needs.
+CSV reader keeps file and line order, and `parse` numbers rows by their position, see
+records.py); `parse` takes each file's first line as its offset (and checks that every file's
+lines are contiguous), and rows get `line_no - offset` as they are written, so the batch is never
+copied to renumber it. Batch-wide numbers also order the records by (file, line), which is what
+de-duplication needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
+from flows.sources import records
 from flows.sources.specs import SourceSpec, Target
 from flows.sources.summary import FileResult
 
@@ -85,6 +89,32 @@ def _staged_table(spec: SourceSpec) -> str:
     return "_csv" if spec.csv_columns else "_records"
 
 
+_ORDER_SAFE_OPERATORS = {"PROJECTION", "FILTER", "READ_CSV"}
+_order_safe_cache: dict[str, bool] = {}
+
+
+def order_safe(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """Whether DuckDB's plan for `sql` only projects and filters the reader's rows: then CREATE TABLE
+    AS keeps read order and row ids are line numbers. Any join, aggregate or sort would not."""
+    if sql not in _order_safe_cache:
+        plan = json.loads(con.execute(f"explain (format json) {sql}").fetchall()[0][1])
+        names: set[str] = set()
+        stack = list(plan)
+        while stack:
+            node = stack.pop()
+            names.add(node["name"])
+            stack.extend(node.get("children", []))
+        _order_safe_cache[sql] = names <= _ORDER_SAFE_OPERATORS
+    return _order_safe_cache[sql]
+
+
+def _drop_parsed(con: duckdb.DuckDBPyConnection, n: int) -> None:
+    for kind in ("view", "table"):
+        with contextlib.suppress(duckdb.CatalogException):
+            con.execute(f"drop {kind} if exists _parsed_{n}")
+    con.execute(f"drop table if exists _parsed_{n}_rows")
+
+
 def parse(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -92,22 +122,43 @@ def parse(
     *,
     n_files: int = 1,
     batch_numbered: bool = False,
+    positional: bool = False,
 ) -> Parsed:
     """Validate/extract the staged records into `_parsed_<n>`.
 
     `first_line` applies to single-file batches (an appended tail). `batch_numbered` says that
-    `line_no` counts across the batch and must be made per file. A single file's stage may hold
-    pre-rejected lines (bad bytes, a broken document); a batch's never does, because a batch is
-    one strict read that either succeeds or raises.
+    `line_no` counts across the batch and must be made per file. `positional` says `_records` is a
+    positional view over a strict read (records.py): this parse is then the one read of the files
+    and numbers the lines itself. A single file's non-positional stage may hold pre-rejected lines
+    (bad bytes, a broken document); a batch's never does, because a batch is one strict read that
+    either succeeds or raises.
     """
+    if positional and (
+        len(spec.targets) != 1
+        or spec.targets[0].entity is not None
+        or not order_safe(con, spec.targets[0].select_sql)
+    ):
+        records.number_lines(con)
+        positional = False
     parsed = Parsed(files={i: FileCounts(last_line=first_line - 1) for i in range(n_files)})
     line_filter = f"where line_no >= {int(first_line)}" if n_files == 1 else ""
     for n, target in enumerate(spec.targets):
-        con.execute(
-            f"create or replace temp table _parsed_{n} as "
-            f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({target.select_sql}) "
-            f"{line_filter}"
-        )
+        _drop_parsed(con, n)
+        if positional:
+            # The one read of the files: every staged line yields one row, in read order.
+            con.execute(
+                f"create temp table _parsed_{n}_rows as select * exclude (line_no) from ({target.select_sql})"
+            )
+            con.execute(
+                f"create temp view _parsed_{n} as select * from (select rowid + 1 as line_no, *, "
+                f"file_no::bigint * {_ORD_STEP} + rowid + 1 as _ord from _parsed_{n}_rows) {line_filter}"
+            )
+        else:
+            con.execute(
+                f"create temp table _parsed_{n} as "
+                f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({target.select_sql}) "
+                f"{line_filter}"
+            )
     if batch_numbered and len(spec.targets) != 1:
         raise BatchOrderError("batch-wide line numbers need a single target")
     for n in range(len(spec.targets)):
@@ -127,7 +178,7 @@ def parse(
             counts.last_line = max(counts.last_line, (top or 0) - counts.line_offset)
             counts.rejects += rejects
             parsed.good[(n, file_no)] = count - rejects
-    if n_files == 1:
+    if n_files == 1 and not positional:
         staged = _staged_table(spec)
         count, top = con.execute(
             f"select count(*), max(line_no) from {staged} where pre_reason is not null and line_no >= ?",
@@ -329,6 +380,6 @@ def commit_changed(
 
 def drop_temp(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     for n in range(len(spec.targets)):
-        con.execute(f"drop table if exists _parsed_{n}")
+        _drop_parsed(con, n)
     for table in ("_batch_files", "_dups", "_dupkeys", "_seen"):
         con.execute(f"drop table if exists {table}")

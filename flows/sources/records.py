@@ -58,28 +58,38 @@ ZENDESK_ENTITIES = {
 class Staged:
     """What was staged: record count, and whether the file ended mid-line (not yet complete)."""
 
-    records: int
+    records: int  # -1 when positional (not read yet)
     complete_size: int  # bytes of the file that were consumed (up to the last newline for JSONL)
+    positional: bool = False  # `_records` is a positional view over the file (see _view_lines)
+    source_path: Path | None = None
 
 
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
 
 
-# Lines are numbered by the row ids of a plain parallel copy of the file(s): DuckDB's CSV reader
-# and CREATE TABLE AS preserve insertion order, and a table's rowid follows it (DuckDB's "order
-# preservation" guarantees). A `row_number() over ()` window instead made the read, and the JSON
-# parse after it, run on one thread (twice as slow on .gz files, which decompress one per thread).
-# Only (file_no, line) is copied; the JSON parse then reads that table in parallel.
-def _copy_lines(con: duckdb.DuckDBPyConnection, paths: str, file_no: str) -> None:
-    """`_records` = the non-blank lines of `paths` (a SQL string or list literal), numbered 1.. in
-    read order across all of them. Raises one of READ_ERRORS if a file cannot be read strictly."""
+# How JSONL lines get their numbers. A `row_number() over ()` window made the read, and the JSON
+# parse after it, run on one thread. Instead `_records` is a view over DuckDB's strict reader with
+# `line_no` left NULL ("positional"), and the loader's parse, a chain of projections and filters
+# checked to contain no join, is materialised with CREATE TABLE AS: DuckDB's reader and CREATE TABLE
+# AS preserve read order ("order preservation" in its docs), so the parsed table's rowid + 1 is the
+# line number. Where a parse is not order-safe, `number_lines` copies the lines once and numbers
+# them by that copy's rowid.
+def _view_lines(con: duckdb.DuckDBPyConnection, paths: str, file_no: str) -> None:
+    """`_records` = a positional view over the non-blank lines of `paths` (a SQL string or list
+    literal). Reading it raises one of READ_ERRORS if a file cannot be read strictly."""
     drop_records(con)
     con.execute(
-        f"create or replace temp table _lines as select {file_no} as file_no, line "
-        f"from read_csv({paths}, {_LINE_OPTS}) where {_NON_BLANK}"
+        "create temp view _records as select null::bigint as line_no, line, null::varchar as entity, "
+        f"null::varchar as pre_reason, {file_no} as file_no from read_csv({paths}, {_LINE_OPTS}) "
+        f"where {_NON_BLANK}"
     )
+
+
+def number_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn a positional `_records` into a numbered one (1.. in read order across its files)."""
+    con.execute("create or replace temp table _lines as select file_no, line from _records")
     con.execute(
-        "create temp view _records as select rowid + 1 as line_no, line, null::varchar as entity, "
+        "create or replace temp view _records as select rowid + 1 as line_no, line, null::varchar as entity, "
         "null::varchar as pre_reason, file_no from _lines"
     )
 
@@ -95,7 +105,7 @@ def is_document(path: Path) -> bool:
 
 
 def drop_records(con: duckdb.DuckDBPyConnection) -> None:
-    """`_records` is a temp table or a temp view (over `_lines`); drop whichever it is."""
+    """`_records` is a temp table or a temp view (over a reader or `_lines`); drop whichever it is."""
     for kind in ("view", "table"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"drop {kind} if exists _records")
@@ -144,8 +154,8 @@ def _complete_size(path: Path) -> int:
 
 
 def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> Staged:
-    """Stage a JSONL file with DuckDB's strict reader; if that read fails (bad bytes, broken gzip),
-    the slow path stages it instead, with a reject per bad line."""
+    """Stage a JSONL file as a positional view over DuckDB's strict reader; if reading it fails
+    (bad bytes, broken gzip, an over-long line), `restage_slow` stages it with a reject per bad line."""
     complete = _complete_size(path)
     if complete == 0:
         return Staged(0, 0)
@@ -157,12 +167,16 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> S
         with os.fdopen(fd, "wb") as out, path.open("rb") as src:
             out.write(src.read(complete))
         source_path = Path(name)
-    try:
-        _copy_lines(con, _sql_str(str(source_path)), "0")
-    except READ_ERRORS:
-        create_records(con)
-        _stage_lines_slow(con, source_path, tmp_dir)
-    return Staged(_count(con), complete)
+    _view_lines(con, _sql_str(str(source_path)), "0")
+    return Staged(-1, complete, positional=True, source_path=source_path)
+
+
+def restage_slow(con: duckdb.DuckDBPyConnection, staged: Staged, tmp_dir: Path) -> Staged:
+    """The strict read of a positionally staged file failed: stage it the slow way."""
+    assert staged.source_path is not None
+    create_records(con)
+    _stage_lines_slow(con, staged.source_path, tmp_dir)
+    return Staged(_count(con), staged.complete_size)
 
 
 def _read_bytes(path: Path) -> tuple[bytes, str | None]:
@@ -457,13 +471,13 @@ def _sql_list(paths: list[Path]) -> str:
 
 
 def stage_lines_batch(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
-    """Complete JSONL files (plain or .gz) read strictly in one multi-file read into `_records`.
+    """Complete JSONL files (plain or .gz) as one positional view over one multi-file read.
 
-    `file_no` is the position in `paths`; `line_no` numbers the non-blank lines of the whole batch
-    in read order (DuckDB reads the files, and each file's lines, in order), which the loader turns
-    into per-file numbers. A read error (a damaged file) raises one of READ_ERRORS.
+    `file_no` is the position in `paths`; the loader numbers the non-blank lines of the whole batch
+    in read order (DuckDB reads the files, and each file's lines, in order) and turns those into
+    per-file numbers. A read error (a damaged file) surfaces in the loader's parse.
     """
-    _copy_lines(con, _sql_list(paths), "file_index::integer")
+    _view_lines(con, _sql_list(paths), "file_index::integer")
 
 
 def _zendesk_entity_case(column: str) -> str:

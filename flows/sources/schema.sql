@@ -1,6 +1,8 @@
 -- Raw layer of warehouse.duckdb: the contract between ingest (flows/sources) and dbt staging.
 -- Every table keeps the full original record as JSON (`message` / `record`) so schema drift loses
 -- nothing; typed columns are extracted at load time for the fields staging filters and joins on.
+-- Unique ids and the JSON are stored with zstd: DuckDB's default analysis of such strings
+-- (dictionary, FSST) cost more than the whole parse at load; scans are as fast.
 -- Lineage columns: _file (path relative to DIR/raw, or 'api:<endpoint>'), _line (1-based line for
 -- JSONL/CSV, 1-based record index inside a JSON document/page), _loaded_at (UTC load time).
 -- All timestamps are UTC, stored as TIMESTAMP (naive UTC).
@@ -9,14 +11,14 @@ create schema if not exists raw;
 
 -- SPEC 4.1 Segment messages. Unique on message_id (de-duplicated by anti-join at load).
 create table if not exists raw.segment_events (
-    message_id   varchar not null,
+    message_id   varchar not null using compression zstd,
     type         varchar not null,      -- page|screen|track|identify|alias|group (lower-cased)
     event        varchar,               -- track event name
     anonymous_id varchar,
     user_id      varchar,
     previous_id  varchar,               -- alias
     ts           timestamp not null,    -- message `timestamp`, UTC
-    message      json not null using compression zstd,         -- the whole original message
+    message      json not null using compression zstd, -- the whole original message
     _file        varchar not null,
     _line        bigint not null,
     _loaded_at   timestamp not null
@@ -24,7 +26,7 @@ create table if not exists raw.segment_events (
 
 -- SPEC 4.2 SendGrid events. De-duplicated on (sg_event_id, event); see DECISIONS.md.
 create table if not exists raw.sendgrid_events (
-    sg_event_id             varchar not null,
+    sg_event_id             varchar not null using compression zstd,
     event                   varchar not null,
     email                   varchar,
     ts                      timestamp not null,   -- from unix seconds
