@@ -374,6 +374,10 @@ def bench_size(persons: int, days: int, start: date, seed: int, work: Path, env:
     data_dir = work / f"persons-{persons}"
     logs = work / "logs" / f"persons-{persons}"
     print(f"== {persons} persons, {days} days", flush=True)
+    # A data dir left by an earlier run (--work-dir reused) would hold that run's warehouse and
+    # manifest: the regenerated files would then be "changed" files, not a full load.
+    for stale in (data_dir, work / f"day-{persons}", logs):
+        shutil.rmtree(stale, ignore_errors=True)
     # Other work on the machine distorts timings; the load average says how much there was.
     load_at_start = os.getloadavg()[0]
     gen = measure(generate_cmd(data_dir, persons, days, start, seed), env=env, log=logs / "generate.log")

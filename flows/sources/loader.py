@@ -343,6 +343,9 @@ def commit_batch(
     except BaseException:
         con.execute("rollback")
         raise
+    # Free this batch's staged and parsed copies before the next batch is staged.
+    drop_temp(con, spec)
+    records.drop_records(con)
     return results
 
 

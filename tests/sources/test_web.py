@@ -98,7 +98,8 @@ def test_a_line_over_the_size_limit_is_quarantined_and_the_rest_loads(settings, 
     summary = ingest_source(settings, "web")
     assert (summary.files, summary.rows, summary.rejects) == (2, 3, 1)
     rejects = query(settings, "select _file, _line, reason, length(raw_text) from raw.rejects")
-    assert rejects == [("web/b.jsonl", 2, f"record longer than {limit} bytes ({len(big.encode())})", len(big))]
+    reason = f"record longer than {limit} bytes ({len(big.encode())})"
+    assert rejects == [("web/b.jsonl", 2, reason, len(big))]
     loaded = query(settings, "select _file, _line from raw.segment_events order by all")
     assert loaded == [("web/a.jsonl", 1), ("web/b.jsonl", 1), ("web/b.jsonl", 3)]
 
