@@ -167,7 +167,7 @@ class RawBatch:
         )
         return self
 
-    def zendesk_user(self, user_id: int, address: str | None, created: datetime) -> RawBatch:
+    def zendesk_user(self, user_id: int, address: str | None, created: datetime | None) -> RawBatch:
         rec = {"id": user_id, "email": address}
         self.users.append(
             (

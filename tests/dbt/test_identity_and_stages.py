@@ -38,6 +38,8 @@ def first_load() -> RawBatch:
     b.web("chain-3", "identify", ts(3), user="u-chain", traits={"email": " Chain@Example.com "})
     b.zendesk_user(501, "chain@example.com", ts(3))
     b.ticket(9001, 501, ts(4), status="open", priority="urgent")
+    # A Zendesk user with an email, no timestamps and no ticket: a lead from its load time (<= as_of).
+    b.zendesk_user(777, "undated@example.com", None)
     # A long chain (80 hops: anon k - user k - anon k+1 ...) still closes into one component.
     for k in range(40):
         b.web(f"long-{k}-a", "identify", ts(4), anon=f"long-a{k:03d}", user=f"long-u{k:03d}")
@@ -241,6 +243,7 @@ def test_merge_of_two_persons_keeps_the_best_identifiers_person_id(built) -> Non
         (pid("user_id", "c-churn"), "churned", None),
         (pid("user_id", "c-react"), "retention", None),
         (pid("user_id", "c-ref"), "reach", None),
+        (pid("email", "undated@example.com"), "acquisition", "open"),
     ],
 )
 def test_stage_and_lead_status(built, person: str, stage: str, lead_status: str | None) -> None:
@@ -265,6 +268,13 @@ def test_orders_refunds_scores_and_touch(built) -> None:
         "direct",
         "direct",
     )  # own-site referrer is not a source  # as_of defaults to the latest event
+
+
+def test_a_person_known_only_from_an_undated_zendesk_user_enters_acquisition_at_as_of(built) -> None:
+    person = pid("email", "undated@example.com")
+    as_of = built["persons"][person][-1][:10]  # load time 2026-11-01 is after as_of: capped
+    mine = [t for t in built["transitions"] if t[0] == person]
+    assert mine == [(person, None, "acquisition", as_of, "became_lead")]
 
 
 def test_transitions_include_lapses_and_reactivation(built) -> None:

@@ -4,7 +4,7 @@
     identify with an email); lead_at is the first moment either was observed (a web message
     carrying a valid email, a "Signed Up", a SendGrid event, a ticket from a requester with an
     email). A person whose email is known only from a Zendesk user record becomes a lead when first
-    seen.
+    seen: the record's created_at, else its updated_at, else its load time (at most as_of).
 -#}
 with
 
@@ -145,9 +145,16 @@ latest_contact as (
 
 ),
 
+-- A Zendesk user record may carry no created_at or updated_at (a partial export; the generator
+-- writes neither). Then the time the record was loaded, never later than as_of, stands in, so a
+-- person known only from such a record still has a first-seen (and lead) time.
 zendesk_first_seen as (
 
-    select person_id, min(created_at) as first_seen_at from zendesk_users group by person_id
+    select
+        person_id,
+        min(coalesce(created_at, updated_at, least(_loaded_at, {{ lifecycle_as_of() }}))) as first_seen_at
+    from zendesk_users
+    group by person_id
 
 ),
 
