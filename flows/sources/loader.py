@@ -25,7 +25,6 @@ de-duplication needs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,9 +108,7 @@ def order_safe(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
 
 
 def _drop_parsed(con: duckdb.DuckDBPyConnection, n: int) -> None:
-    for kind in ("view", "table"):
-        with contextlib.suppress(duckdb.CatalogException):
-            con.execute(f"drop {kind} if exists _parsed_{n}")
+    records.drop_view_or_table(con, f"_parsed_{n}")
     con.execute(f"drop table if exists _parsed_{n}_rows")
 
 

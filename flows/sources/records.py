@@ -104,11 +104,16 @@ def is_document(path: Path) -> bool:
     return name.endswith(".json")
 
 
-def drop_records(con: duckdb.DuckDBPyConnection) -> None:
-    """`_records` is a temp table or a temp view (over a reader or `_lines`); drop whichever it is."""
+def drop_view_or_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop temp relation `name`, whether it is a view or a table (DuckDB's DROP names the kind)."""
     for kind in ("view", "table"):
         with contextlib.suppress(duckdb.CatalogException):
-            con.execute(f"drop {kind} if exists _records")
+            con.execute(f"drop {kind} if exists {name}")
+
+
+def drop_records(con: duckdb.DuckDBPyConnection) -> None:
+    """`_records` is a temp table or a temp view (over a reader or `_lines`); drop whichever it is."""
+    drop_view_or_table(con, "_records")
     con.execute("drop table if exists _lines")
 
 
