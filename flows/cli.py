@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", parents=[common], help="dbt build (models, snapshots, tests)")
     build.add_argument("--full-refresh", action="store_true")
     build.add_argument("--select", default=None, help="dbt node selection")
+    build.add_argument(
+        "--unit-tests",
+        action="store_true",
+        default=None,
+        help="also run dbt unit tests (default: env LIFECYCLE_DBT_UNIT_TESTS, off in production)",
+    )
 
     sub.add_parser("check", parents=[common], help="data quality suites on raw and marts")
 
@@ -93,6 +99,9 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(summary)
         return 0
+    from flows.prefect_client import share_tls_context
+
+    share_tls_context()  # every other command runs Prefect flows: one TLS context for all its API clients
     if cmd == "ingest":
         from flows.sources.flows import ingest_flow
         from flows.transform.run_guard import warehouse_guard
@@ -108,7 +117,9 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "build":
         from flows.transform import dbt_build_flow
 
-        result = dbt_build_flow(settings, full_refresh=args.full_refresh, select=args.select)
+        result = dbt_build_flow(
+            settings, full_refresh=args.full_refresh, select=args.select, unit_tests=args.unit_tests
+        )
         print(result)
         return 0
     if cmd == "check":

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Ingest loads new files of a source in batches of about this many (uncompressed) MiB: one read,
     # one de-duplication and one commit per batch. Bigger batches amortise more; memory grows with it.
     ingest_batch_mib: int = 512
+    # dbt unit tests check model logic on fixed inputs, so production builds leave them out, as dbt
+    # recommends (they give the same answer every run); `lifecycle build --unit-tests` and CI run them.
+    dbt_unit_tests: bool = False
 
     # Zendesk API mode (SPEC 4.3). Unprefixed names, as Zendesk's own tooling uses them.
     zendesk_subdomain: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_SUBDOMAIN"))

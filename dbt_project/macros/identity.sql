@@ -44,3 +44,16 @@
 {% macro person_id_from(identifier_type, identifier_value) -%}
     'p_' || left(md5({{ identifier_type }} || ':' || {{ identifier_value }}), 16)
 {%- endmacro %}
+
+{#- Key of one combination of Segment identifiers seen together on a message: md5 of the
+    length-prefixed values (NULL as '-'), so no two combinations share a key whatever their text.
+    The web identity models and the web events carry it, so a message finds its person by one join
+    on a small table. -#}
+{% macro web_identity_key(user_id, email, anonymous_id, alias_previous_id) -%}
+    md5(
+        {%- for column in [user_id, email, anonymous_id, alias_previous_id] %}
+        coalesce(cast(length({{ column }}) as {{ dbt.type_string() }}) || ':' || {{ column }}, '-')
+        {%- if not loop.last %} || '|' ||{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}

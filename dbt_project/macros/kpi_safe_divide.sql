@@ -77,6 +77,7 @@ orders as (
 
 ),
 
+{% if by_month %}
 message_months as (
 
     select message_key, cast({{ dbt.date_trunc('month', 'min(event_at)') }} as date) as send_month
@@ -92,10 +93,17 @@ email_events as (
     inner join message_months on message_months.message_key = events.message_key
 
 ),
+{% else %}
+email_events as (
+
+    select * from events
+
+),
+{% endif %}
 
 clicks as (
 
-    select person_id, event_at as clicked_at, campaign, send_month, sg_event_id
+    select person_id, event_at as clicked_at, campaign, {% if by_month %}send_month,{% endif %} sg_event_id
     from email_events
     where event = 'click' and person_id is not null
 
@@ -107,7 +115,7 @@ order_clicks as (
         orders.order_id,
         orders.net_revenue,
         clicks.campaign,
-        clicks.send_month,
+        {% if by_month %}clicks.send_month,{% endif %}
         row_number() over (
             partition by orders.order_id order by clicks.clicked_at desc, clicks.sg_event_id desc
         ) as click_rank
@@ -133,31 +141,92 @@ attributed_orders as (
 
 ),
 
-event_counts as (
+-- Distinct counts in two steps (one row per message, then per group): the same numbers as
+-- count(distinct ...) per group, without a hash table per distinct aggregate.
+messages as (
+
+    select
+        {% if by_month %}send_month,{% endif %}
+        campaign,
+        message_key,
+        max(campaign_id) as campaign_id,
+        max(case when event in ('processed', 'deferred', 'delivered', 'bounce', 'dropped') then 1 else 0 end)
+            as is_processed,
+        max(case when event = 'delivered' then 1 else 0 end) as is_delivered,
+        max(case when event = 'bounce' then 1 else 0 end) as is_bounce,
+        max(case when event = 'dropped' then 1 else 0 end) as is_drop,
+        sum(case when event = 'deferred' then 1 else 0 end) as deferrals,
+        sum(case when event = 'open' then 1 else 0 end) as opens,
+        sum(case when event = 'click' then 1 else 0 end) as clicks,
+        sum(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as unsubscribes,
+        sum(case when event = 'spamreport' then 1 else 0 end) as spam_reports
+    from email_events
+    group by {% if by_month %}send_month, {% endif %}campaign, message_key
+
+),
+
+recipients as (
+
+    select
+        {% if by_month %}send_month,{% endif %}
+        campaign,
+        email,
+        max(case when event = 'open' then 1 else 0 end) as has_opened,
+        max(case when event = 'click' then 1 else 0 end) as has_clicked,
+        max(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as has_unsubscribed
+    from email_events
+    where email is not null and event in ('open', 'click', 'unsubscribe', 'group_unsubscribe')
+    group by {% if by_month %}send_month, {% endif %}campaign, email
+
+),
+
+recipient_counts as (
+
+    select
+        {% if by_month %}send_month as month,{% endif %}
+        campaign,
+        cast(sum(has_opened) as bigint) as unique_opens,
+        cast(sum(has_clicked) as bigint) as unique_clicks,
+        cast(sum(has_unsubscribed) as bigint) as unique_unsubscribes
+    from recipients
+    group by {{ group_by }}
+
+),
+
+message_counts as (
 
     select
         {% if by_month %}send_month as month,{% endif %}
         campaign,
         max(campaign_id) as campaign_id,
-        count(distinct case
-            when event in ('processed', 'deferred', 'delivered', 'bounce', 'dropped') then message_key
-        end) as processed,
-        count(distinct case when event = 'delivered' then message_key end) as delivered,
-        count(distinct case when event = 'bounce' then message_key end) as bounces,
-        count(distinct case when event = 'dropped' then message_key end) as drops,
-        sum(case when event = 'deferred' then 1 else 0 end) as deferrals,
-        sum(case when event = 'open' then 1 else 0 end) as opens,
-        count(distinct case when event = 'open' then email end) as unique_opens,
-        sum(case when event = 'click' then 1 else 0 end) as clicks,
-        count(distinct case when event = 'click' then email end) as unique_clicks,
-        sum(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as unsubscribes,
-        count(distinct case when event in ('unsubscribe', 'group_unsubscribe') then email end)
-            as unique_unsubscribes,
-        sum(case when event = 'spamreport' then 1 else 0 end) as spam_reports
-    from email_events
+        cast(sum(is_processed) as bigint) as processed,
+        cast(sum(is_delivered) as bigint) as delivered,
+        cast(sum(is_bounce) as bigint) as bounces,
+        cast(sum(is_drop) as bigint) as drops,
+        sum(deferrals) as deferrals,
+        sum(opens) as opens,
+        sum(clicks) as clicks,
+        sum(unsubscribes) as unsubscribes,
+        sum(spam_reports) as spam_reports
+    from messages
     group by {{ group_by }}
 
 ),
+
+event_counts as (
+
+    select
+        message_counts.*,
+        coalesce(recipient_counts.unique_opens, 0) as unique_opens,
+        coalesce(recipient_counts.unique_clicks, 0) as unique_clicks,
+        coalesce(recipient_counts.unique_unsubscribes, 0) as unique_unsubscribes
+    from message_counts
+    left join recipient_counts
+        on recipient_counts.campaign = message_counts.campaign
+        {% if by_month %}and recipient_counts.month = message_counts.month{% endif %}
+
+),
+
 combined as (
 
     select

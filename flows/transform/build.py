@@ -188,14 +188,21 @@ def dbt_build_flow(
     full_refresh: bool = False,
     select: str | None = None,
     vars: dict[str, Any] | None = None,
+    unit_tests: bool | None = None,
 ) -> BuildSummary:
-    """`dbt build` (seeds, models, snapshots, tests) for one data dir; raises when any node fails."""
+    """`dbt build` (seeds, models, snapshots, data tests) for one data dir; raises when any node fails.
+
+    dbt unit tests run only when asked (`unit_tests`, default `settings.dbt_unit_tests`): their inputs
+    are fixed, so a scheduled build would pay for the same answer every run (DECISIONS.md).
+    """
     logger = get_run_logger()
     command = ["build"]
     if full_refresh:
         command.append("--full-refresh")
     if select:
         command += ["--select", select]
+    if not (settings.dbt_unit_tests if unit_tests is None else unit_tests):
+        command += ["--exclude-resource-type", "unit_test"]
     # PrefectDbtRunner injects project/profiles/target itself; dbt_args keeps vars formatting in one place.
     args = dbt_args(settings, command, vars)
     started = time.monotonic()

@@ -25,7 +25,12 @@ FAST = ["--select", CORE_SELECTION, "--exclude-resource-type", "test", "--exclud
 TABLES = [
     "staging.stg_segment__events",
     "staging.stg_sendgrid__events",
+    "intermediate.int_web_identities_deduplicated",
+    "intermediate.int_identity_edges",
     "intermediate.int_identity_map",
+    "intermediate.int_web_identities_resolved",
+    "intermediate.int_web_events_classified",
+    "intermediate.int_web_events_resolved",
     "marts.fct_web_events",
     "marts.fct_orders",
     "marts.fct_order_items",
@@ -65,15 +70,24 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         first.write(con, loaded_at=datetime(2026, 11, 1))
     run_dbt(s, ["build", *FAST])
     with open_warehouse(s) as con:
+        persons_before = dict(
+            fetch_all(con, "select message_id, person_id from intermediate.int_web_events_resolved")
+        )
         second.write(con, loaded_at=datetime(2026, 11, 2))
     run_dbt(s, ["build", *FAST])
     with open_warehouse(s) as con:
         incremental = snapshot(con)
+        persons_after = dict(
+            fetch_all(con, "select message_id, person_id from intermediate.int_web_events_resolved")
+        )
         raw_web = fetch_all(con, "select count(distinct message_id) from raw.segment_events")[0][0]
     run_dbt(s, ["build", "--full-refresh", *FAST])
     with open_warehouse(s) as con:
         full = snapshot(con)
     assert len(incremental["staging.stg_segment__events"]) == raw_web
     assert len(incremental["marts.dim_persons"]) > 20
+    # The second load merges identities, so the incremental run must move earlier events too.
+    moved = [m for m, p in persons_before.items() if persons_after[m] != p]
+    assert moved, "the fixture should move some earlier events to another person"
     for table in TABLES:
         assert incremental[table] == full[table], table

@@ -141,6 +141,31 @@ def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
     assert [r["step"] for r in rows][:4] == ["ingest", "raw gate", "dbt build", "mart gate"]
 
 
+def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run) -> None:
+    """The scheduled run skips dbt unit tests (fixed inputs, same answer every run); here they all run."""
+    import sqlite3
+
+    from flows.transform.dbt import run_dbt
+
+    settings, proc, _ = first_run
+    assert proc.returncode == 0
+    con = sqlite3.connect(settings.root / ".prefect" / "prefect.db")
+    try:
+        (data,) = con.execute("select data from artifact where key = 'lifecycle-dbt-build'").fetchone()
+    finally:
+        con.close()
+    rows = json.loads(data)
+    rows = json.loads(rows) if isinstance(rows, str) else rows
+    counts = {r["item"]: r["count"] for r in rows}
+    assert counts["unit tests"] == 0 and counts["tests passed"] > 100, counts
+
+    result = run_dbt(settings, ["test", "--select", "test_type:unit"])
+    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text())
+    passed = {r.node.unique_id for r in result.result.results if str(r.status) == "pass"}
+    assert len(manifest["unit_tests"]) >= 16
+    assert passed == set(manifest["unit_tests"])
+
+
 def test_replay_over_a_range_equals_a_clean_build_of_that_range(first_run, env, tmp_path) -> None:
     from flows.publish import open_for_read
     from flows.settings import Settings, configure_environment

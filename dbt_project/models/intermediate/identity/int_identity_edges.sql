@@ -6,12 +6,14 @@
       shared device: it stays a node but links nothing.
     Node keys encode the identifier type's preference ('1:' userId, '2:' email, '3:' anonymousId,
     '4:' Zendesk user id) so the smallest key of a component is its best identifier.
+    Segment records are the distinct identifier combinations (int_web_identities_deduplicated):
+    the same edges as one record per message, from far fewer rows.
 -#}
 with
 
-segment_messages as (
+web_identities as (
 
-    select * from {{ ref('stg_segment__events') }}
+    select * from {{ ref('int_web_identities_deduplicated') }}
 
 ),
 
@@ -23,14 +25,14 @@ zendesk_users as (
 
 known_user_ids as (
 
-    select distinct user_id from segment_messages where user_id is not null
+    select distinct user_id from web_identities where user_id is not null
 
 ),
 
 shared_devices as (
 
     select anonymous_id
-    from segment_messages
+    from web_identities
     where anonymous_id is not null and user_id is not null
     group by anonymous_id
     having count(distinct user_id) > {{ var('max_users_per_anonymous_id') }}
@@ -39,19 +41,19 @@ shared_devices as (
 
 segment_occurrences as (
 
-    select 'seg:' || message_id as record_key, '1:' || user_id as node, true as is_linkable
-    from segment_messages where user_id is not null
+    select 'seg:' || identity_key as record_key, '1:' || user_id as node, true as is_linkable
+    from web_identities where user_id is not null
     union all
-    select 'seg:' || message_id, '2:' || email, true
-    from segment_messages where email is not null
+    select 'seg:' || identity_key, '2:' || email, true
+    from web_identities where email is not null
     union all
     select
-        'seg:' || message_id,
-        '3:' || segment_messages.anonymous_id,
+        'seg:' || identity_key,
+        '3:' || web_identities.anonymous_id,
         shared_devices.anonymous_id is null
-    from segment_messages
-    left join shared_devices on shared_devices.anonymous_id = segment_messages.anonymous_id
-    where segment_messages.anonymous_id is not null
+    from web_identities
+    left join shared_devices on shared_devices.anonymous_id = web_identities.anonymous_id
+    where web_identities.anonymous_id is not null
 
 ),
 
@@ -59,16 +61,16 @@ segment_occurrences as (
 alias_occurrences as (
 
     select
-        'seg:' || segment_messages.message_id as record_key,
+        'seg:' || web_identities.identity_key as record_key,
         case
             when known_user_ids.user_id is not null then '1:'
             else '3:'
-        end || segment_messages.previous_id as node,
+        end || web_identities.alias_previous_id as node,
         known_user_ids.user_id is not null or shared_devices.anonymous_id is null as is_linkable
-    from segment_messages
-    left join known_user_ids on known_user_ids.user_id = segment_messages.previous_id
-    left join shared_devices on shared_devices.anonymous_id = segment_messages.previous_id
-    where segment_messages.type = 'alias' and segment_messages.previous_id is not null
+    from web_identities
+    left join known_user_ids on known_user_ids.user_id = web_identities.alias_previous_id
+    left join shared_devices on shared_devices.anonymous_id = web_identities.alias_previous_id
+    where web_identities.alias_previous_id is not null
 
 ),
 

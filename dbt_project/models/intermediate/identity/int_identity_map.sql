@@ -9,9 +9,9 @@
 -#}
 with
 
-segment_messages as (
+web_identities as (
 
-    select * from {{ ref('stg_segment__events') }}
+    select * from {{ ref('int_web_identities_deduplicated') }}
 
 ),
 
@@ -41,11 +41,11 @@ edges as (
 
 nodes as (
 
-    select '1:' || user_id as node from segment_messages where user_id is not null
+    select '1:' || user_id as node from web_identities where user_id is not null
     union
-    select '2:' || email from segment_messages where email is not null
+    select '2:' || email from web_identities where email is not null
     union
-    select '3:' || anonymous_id from segment_messages where anonymous_id is not null
+    select '3:' || anonymous_id from web_identities where anonymous_id is not null
     union
     select src from edges
     union

@@ -1,83 +1,60 @@
 {#-
-    Every Segment message with its person. The userId decides first, then the email, then the
-    anonymousId: on a shared device the anonymousId has its own component, and a message that also
-    carries a userId belongs to that user. Messages whose identifiers are all blocked have no
-    person (person_id NULL) but are kept. A full rebuild (cheap: one hash join per identifier
-    type) because identity merges can move old events to another person.
+    Every Segment message with its person (SPEC 5): int_web_events_classified joined on its
+    identity_key to int_web_identities_resolved. Messages whose identifiers are all blocked have
+    no person (person_id NULL) but are kept.
+    A view: the person is one hash join on a small table at each read, so an identity merge that
+    moves a year of someone's events costs nothing here, and a run never rewrites the events.
 -#}
+{{ config(materialized='view') }}
+
 with
 
-messages as (
+web_events as (
 
-    select * from {{ ref('stg_segment__events') }}
-
-),
-
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
+    select * from {{ ref('int_web_events_classified') }}
 
 ),
 
-resolved as (
+web_identities as (
 
-    select
-        messages.message_id,
-        coalesce(by_user.person_id, by_email.person_id, by_anonymous.person_id) as person_id,
-        messages.type,
-        messages.original_type,
-        messages.event,
-        messages.event_at,
-        messages.anonymous_id,
-        messages.user_id,
-        messages.email,
-        messages.name,
-        messages.phone,
-        messages.utm_source,
-        messages.utm_medium,
-        messages.utm_campaign,
-        messages.utm_term,
-        messages.utm_content,
-        messages.page_url,
-        messages.page_path,
-        messages.referrer,
-        {{ lifecycle.url_host('messages.referrer') }} as referrer_host,
-        messages.order_id,
-        messages.order_total,
-        messages.currency,
-        messages.product_id,
-        messages.product_sku,
-        messages.products,
-        messages._loaded_at
-    from messages
-    left join identity_map as by_user
-        on by_user.identifier_type = 'user_id' and by_user.identifier_value = messages.user_id
-    left join identity_map as by_email
-        on by_email.identifier_type = 'email' and by_email.identifier_value = messages.email
-    left join identity_map as by_anonymous
-        on by_anonymous.identifier_type = 'anonymous_id'
-        and by_anonymous.identifier_value = messages.anonymous_id
-
-),
-
--- A referrer on the site's own host is internal navigation, not a source (no class).
-classified as (
-
-    select
-        *,
-        {{ lifecycle.url_host('page_url') }} as page_host
-    from resolved
+    select * from {{ ref('int_web_identities_resolved') }}
 
 ),
 
 final as (
 
     select
-        *,
-        case
-            when referrer_host is distinct from page_host then {{ lifecycle.referrer_class('referrer_host') }}
-        end as referrer_class
-    from classified
+        web_events.message_id,
+        web_identities.person_id,
+        web_events.type,
+        web_events.original_type,
+        web_events.event,
+        web_events.event_at,
+        web_events.anonymous_id,
+        web_events.user_id,
+        web_events.email,
+        web_events.name,
+        web_events.phone,
+        web_events.utm_source,
+        web_events.utm_medium,
+        web_events.utm_campaign,
+        web_events.utm_term,
+        web_events.utm_content,
+        web_events.page_url,
+        web_events.page_path,
+        web_events.referrer,
+        web_events.referrer_host,
+        web_events.order_id,
+        web_events.order_total,
+        web_events.currency,
+        web_events.product_id,
+        web_events.product_sku,
+        web_events.products,
+        web_events._loaded_at,
+        web_events.page_host,
+        web_events.referrer_class
+    from web_events
+    left join web_identities on web_identities.identity_key = web_events.identity_key
 
 )
 

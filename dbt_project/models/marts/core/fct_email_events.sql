@@ -1,4 +1,11 @@
--- One row per de-duplicated SendGrid event with its person (NULL when the address is invalid).
+{#-
+    One row per de-duplicated SendGrid event with its person (NULL when the address is invalid).
+    A view: the person is one hash join on the email, cheaper at each read than rewriting every
+    event of the year each run (identity merges can change any row's person); the published copy
+    for BI is a table.
+-#}
+{{ config(materialized='view') }}
+
 with
 
 email_events as (

@@ -1,4 +1,10 @@
--- One row per Segment message with its person: the web activity BI and KPI models read.
+{#-
+    One row per Segment message with its person: the web activity BI and KPI models read.
+    A view: it only projects int_web_events_resolved (an incremental table), so a run costs nothing
+    here instead of rewriting every event of the year; the published copy for BI is a table.
+-#}
+{{ config(materialized='view') }}
+
 with
 
 web_events as (

@@ -1,0 +1,79 @@
+{#-
+    Every Segment message with the columns the models read, its referrer classified and its
+    identity_key (macro web_identity_key: the combination of identifiers it carries). No person:
+    int_web_events_resolved adds it by one join on int_web_identities_resolved, so an identity merge
+    never rewrites this table.
+    Incremental (append), because this is the largest table: a run classifies only the staging
+    messages loaded after the newest `_loaded_at` here. Staging holds each message once, so the
+    result equals a full refresh.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+    )
+}}
+
+with
+
+messages as (
+
+    select * from {{ ref('stg_segment__events') }}
+    {% if is_incremental() %}
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), cast('1970-01-01' as timestamp)) from {{ this }}
+    )
+    {% endif %}
+
+),
+
+hosts as (
+
+    select
+        message_id,
+        {{ lifecycle.web_identity_key(
+            'user_id', 'email', 'anonymous_id', "case when type = 'alias' then previous_id end"
+        ) }} as identity_key,
+        type,
+        original_type,
+        event,
+        event_at,
+        anonymous_id,
+        user_id,
+        email,
+        name,
+        phone,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        page_url,
+        page_path,
+        referrer,
+        {{ lifecycle.url_host('referrer') }} as referrer_host,
+        order_id,
+        order_total,
+        currency,
+        product_id,
+        product_sku,
+        products,
+        _loaded_at,
+        {{ lifecycle.url_host('page_url') }} as page_host
+    from messages
+
+),
+
+-- A referrer on the site's own host is internal navigation, not a source (no class).
+final as (
+
+    select
+        *,
+        case
+            when referrer_host is distinct from page_host then {{ lifecycle.referrer_class('referrer_host') }}
+        end as referrer_class
+    from hosts
+
+)
+
+select * from final
