@@ -66,8 +66,17 @@ events as (
         *,
         coalesce(campaign_name, campaign_id, '(none)') as campaign,
         coalesce(sg_message_id, 'event:' || sg_event_id) as message_key
-    from {{ ref('fct_email_events') }}
+    from {{ ref('stg_sendgrid__events') }}
     where event_at <= {{ lifecycle_as_of() }}
+
+),
+
+-- Only clicks need the person (for attribution): resolving every event would cost a join per row.
+person_clicks as (
+
+    select sg_event_id, person_id
+    from {{ ref('fct_email_events') }}
+    where event = 'click' and person_id is not null
 
 ),
 
@@ -103,9 +112,15 @@ email_events as (
 
 clicks as (
 
-    select person_id, event_at as clicked_at, campaign, {% if by_month %}send_month,{% endif %} sg_event_id
+    select
+        person_clicks.person_id,
+        email_events.event_at as clicked_at,
+        email_events.campaign,
+        {% if by_month %}email_events.send_month,{% endif %}
+        email_events.sg_event_id
     from email_events
-    where event = 'click' and person_id is not null
+    inner join person_clicks on person_clicks.sg_event_id = email_events.sg_event_id
+    where email_events.event = 'click'
 
 ),
 

@@ -67,17 +67,21 @@ persons as (
 
 seen as (
 
-    select person_id, event_at as seen_at from web_events
+    select person_id, event_at as seen_at, 'web' as source from web_events
     union all
-    select person_id, event_at from email_events
+    select person_id, event_at, 'email' from email_events
     union all
-    select person_id, created_at from tickets
+    select person_id, created_at, 'ticket' from tickets
 
 ),
 
 seen_per_person as (
 
-    select person_id, min(seen_at) as first_seen_at, max(seen_at) as last_seen_at
+    select
+        person_id,
+        min(seen_at) as first_seen_at,
+        max(seen_at) as last_seen_at,
+        bool_or(source = 'web') as has_web_activity
     from seen
     group by person_id
 
@@ -188,6 +192,7 @@ final as (
         latest_contact.name,
         coalesce(seen_per_person.first_seen_at, zendesk_first_seen.first_seen_at) as first_seen_at,
         seen_per_person.last_seen_at,
+        coalesce(seen_per_person.has_web_activity, false) as has_web_activity,
         first_lead_signal.lead_signal_at is not null or persons.has_email_identifier as is_lead,
         case
             when first_lead_signal.lead_signal_at is not null then first_lead_signal.lead_signal_at
