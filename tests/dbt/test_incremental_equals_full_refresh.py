@@ -62,26 +62,30 @@ def snapshot(con) -> dict[str, list[tuple]]:
     return out
 
 
-def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
+# 0: the default high-water mark; 2880 minutes: a lookback that re-reads the whole first load in the
+# second build, so every incremental model must drop what it already holds.
+@pytest.mark.parametrize("lookback_minutes", [0, 2880])
+def test_incremental_build_equals_full_refresh(tmp_path: Path, lookback_minutes: int) -> None:
     s = Settings(data_dir=tmp_path / "data")
+    lookback = {"incremental_lookback_minutes": lookback_minutes}
     configure_environment(s)
     first, second = split(first_load())
     with open_warehouse(s) as con:
         first.write(con, loaded_at=datetime(2026, 11, 1))
-    run_dbt(s, ["build", *FAST])
+    run_dbt(s, ["build", *FAST], vars=lookback)
     with open_warehouse(s) as con:
         persons_before = dict(
             fetch_all(con, "select message_id, person_id from intermediate.int_web_events_resolved")
         )
         second.write(con, loaded_at=datetime(2026, 11, 2))
-    run_dbt(s, ["build", *FAST])
+    run_dbt(s, ["build", *FAST], vars=lookback)
     with open_warehouse(s) as con:
         incremental = snapshot(con)
         persons_after = dict(
             fetch_all(con, "select message_id, person_id from intermediate.int_web_events_resolved")
         )
         raw_web = fetch_all(con, "select count(distinct message_id) from raw.segment_events")[0][0]
-    run_dbt(s, ["build", "--full-refresh", *FAST])
+    run_dbt(s, ["build", "--full-refresh", *FAST], vars=lookback)
     with open_warehouse(s) as con:
         full = snapshot(con)
     assert len(incremental["staging.stg_segment__events"]) == raw_web

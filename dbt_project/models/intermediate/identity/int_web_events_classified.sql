@@ -4,8 +4,9 @@
     int_web_events_resolved adds it by one join on int_web_identities_resolved, so an identity merge
     never rewrites this table.
     Incremental (append), because this is the largest table: a run classifies only the staging
-    messages loaded after the newest `_loaded_at` here. Staging holds each message once, so the
-    result equals a full refresh.
+    messages loaded after the newest `_loaded_at` here (minus var('incremental_lookback_minutes'),
+    as staging does, with an anti-join on message_id when that lookback is set). Staging holds each
+    message once, so the result equals a full refresh.
 -#}
 {{
     config(
@@ -18,11 +19,16 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_segment__events') }}
+    select * from {{ ref('stg_segment__events') }} as staged
     {% if is_incremental() %}
-    where _loaded_at > (
-        select coalesce(max(_loaded_at), cast('1970-01-01' as timestamp)) from {{ this }}
+    where staged._loaded_at > (
+        select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
+        from {{ this }}
     )
+    {% if var('incremental_lookback_minutes') > 0 %}
+    -- A lookback re-reads messages already classified: keep only those not here yet.
+    and not exists (select 1 from {{ this }} as existing where existing.message_id = staged.message_id)
+    {% endif %}
     {% endif %}
 
 ),

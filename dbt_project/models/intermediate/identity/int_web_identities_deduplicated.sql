@@ -4,8 +4,9 @@
     identifiers were seen together, not on how often, so its edges come from these few hundred
     thousand rows instead of every message of the year.
     Incremental (delete+insert on identity_key): a run reads only the staging rows loaded after
-    the newest `_loaded_at` here and upserts their combinations with that load time, so a day
-    costs what the day holds; the result equals a full refresh.
+    the newest `_loaded_at` here (minus var('incremental_lookback_minutes'), as staging does) and
+    upserts their combinations with their newest load time, so a day costs what the day holds;
+    the result equals a full refresh.
     identity_key: macro web_identity_key, which the web events carry too.
 -#}
 {{
@@ -30,7 +31,8 @@ messages as (
     where coalesce(user_id, email, anonymous_id, case when type = 'alias' then previous_id end) is not null
     {% if is_incremental() %}
         and _loaded_at > (
-            select coalesce(max(_loaded_at), cast('1970-01-01' as timestamp)) from {{ this }}
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
+            from {{ this }}
         )
     {% endif %}
 
