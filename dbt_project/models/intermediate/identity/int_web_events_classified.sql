@@ -21,10 +21,7 @@ messages as (
 
     select * from {{ ref('stg_segment__events') }} as staged
     {% if is_incremental() %}
-    where staged._loaded_at > (
-        select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
-        from {{ this }}
-    )
+    where staged._loaded_at > {{ lifecycle.loaded_since() }}
     {% if var('incremental_lookback_minutes') > 0 %}
     -- A lookback re-reads messages already classified: keep only those not here yet.
     and not exists (select 1 from {{ this }} as existing where existing.message_id = staged.message_id)

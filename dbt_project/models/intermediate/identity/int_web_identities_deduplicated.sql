@@ -28,12 +28,8 @@ messages as (
         case when type = 'alias' then previous_id end as alias_previous_id,
         _loaded_at
     from {{ ref('stg_segment__events') }}
-    where coalesce(user_id, email, anonymous_id, case when type = 'alias' then previous_id end) is not null
     {% if is_incremental() %}
-        and _loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
-            from {{ this }}
-        )
+    where _loaded_at > {{ lifecycle.loaded_since() }}
     {% endif %}
 
 ),
@@ -47,6 +43,7 @@ combinations as (
         alias_previous_id,
         max(_loaded_at) as _loaded_at
     from messages
+    where coalesce(user_id, email, anonymous_id, alias_previous_id) is not null
     group by user_id, email, anonymous_id, alias_previous_id
 
 ),

@@ -18,10 +18,7 @@ source as (
 
     select * from {{ source('sendgrid', 'sendgrid_events') }}
     {% if is_incremental() %}
-    where _loaded_at > (
-        select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as timestamp))") }}
-        from {{ this }}
-    )
+    where _loaded_at > {{ lifecycle.loaded_since() }}
     {% endif %}
 
 ),
