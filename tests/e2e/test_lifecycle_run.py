@@ -120,43 +120,43 @@ def test_bi_readers_were_never_blocked_during_the_run(first_run) -> None:
     assert reopen["runs"] == ["placeholder", new_run]  # then the new file, whole
 
 
-def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
-    """The run's artifacts as the Prefect server stored them (its database in DIR/.prefect)."""
+def _artifacts(settings) -> dict[str, str]:
+    """The run's `lifecycle-*` artifacts as the Prefect server stored them (its database in DIR/.prefect)."""
     import sqlite3
 
-    settings, proc, _ = first_run
-    assert proc.returncode == 0
     con = sqlite3.connect(settings.root / ".prefect" / "prefect.db")
     try:
-        arts = dict(con.execute("select key, data from artifact where key like 'lifecycle-%'").fetchall())
+        return dict(con.execute("select key, data from artifact where key like 'lifecycle-%'").fetchall())
     finally:
         con.close()
+
+
+def _table_rows(data: str) -> list[dict]:
+    rows = json.loads(data)
+    return json.loads(rows) if isinstance(rows, str) else rows  # a table artifact is JSON in JSON
+
+
+def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
+    """The run's artifacts as the Prefect server stored them (its database in DIR/.prefect)."""
+    settings, proc, _ = first_run
+    assert proc.returncode == 0
+    arts = _artifacts(settings)
     assert {"lifecycle-run-summary", "lifecycle-run-steps", "lifecycle-ingest", "lifecycle-dbt-build"} <= set(
         arts
     )
     summary = json.loads(arts["lifecycle-run-summary"])
     assert "## Steps" in summary and "## Ingest" in summary and str(settings.published_path) in summary
-    rows = json.loads(arts["lifecycle-run-steps"])
-    rows = json.loads(rows) if isinstance(rows, str) else rows
+    rows = _table_rows(arts["lifecycle-run-steps"])
     assert [r["step"] for r in rows][:4] == ["ingest", "raw gate", "dbt build", "mart gate"]
 
 
 def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run) -> None:
     """The scheduled run skips dbt unit tests (fixed inputs, same answer every run); here they all run."""
-    import sqlite3
-
     from flows.transform.dbt import run_dbt
 
     settings, proc, _ = first_run
     assert proc.returncode == 0
-    con = sqlite3.connect(settings.root / ".prefect" / "prefect.db")
-    try:
-        (data,) = con.execute("select data from artifact where key = 'lifecycle-dbt-build'").fetchone()
-    finally:
-        con.close()
-    rows = json.loads(data)
-    rows = json.loads(rows) if isinstance(rows, str) else rows
-    counts = {r["item"]: r["count"] for r in rows}
+    counts = {r["item"]: r["count"] for r in _table_rows(_artifacts(settings)["lifecycle-dbt-build"])}
     assert counts["unit tests"] == 0 and counts["tests passed"] > 100, counts
 
     result = run_dbt(settings, ["test", "--select", "test_type:unit"])
