@@ -18,7 +18,18 @@
     {{- rule[key] -}}
 {%- endmacro %}
 
-{#- least(count * points, cap) for one part. -#}
+{#- least(count * points, cap) for one part. The count is coalesced to 0 FIRST: a person with no
+    event of the kind in the window has a NULL count (no row on the outer join). -#}
 {% macro lead_score_part(count_expr, part) -%}
     least(coalesce({{ count_expr }}, 0) * {{ lifecycle.lead_score_rule(part, 'points') }}, {{ lifecycle.lead_score_rule(part, 'cap') }})
+{%- endmacro %}
+
+{#- A once-only part ("Signed Up", "Checkout Started" without an order): its points when the count is
+    at least 1, else 0. NULL (no such event) scores 0: least()/greatest() skip NULLs, so the count is
+    coalesced before anything compares it (issue 24: least(NULL, 1) gave everyone the points). -#}
+{% macro lead_score_flag_part(count_expr, part) -%}
+    case when coalesce({{ count_expr }}, 0) > 0
+        then least({{ lifecycle.lead_score_rule(part, 'points') }}, {{ lifecycle.lead_score_rule(part, 'cap') }})
+        else 0
+    end
 {%- endmacro %}

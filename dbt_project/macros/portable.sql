@@ -41,3 +41,19 @@
 {% macro default__min_by(value, order_by, where=none) -%}
     {{ exceptions.raise_compiler_error("min_by is not implemented for adapter " ~ adapter.type()) }}
 {%- endmacro %}
+
+{#- Exact seconds from `start_ts` to `end_ts` as a double, fractions of a second included (issue 24).
+    dbt.datediff(..., 'second') counts second BOUNDARIES crossed (00:00:00.900 to 00:00:01.100 is 1),
+    so fractional days or weeks built on it are cut to whole seconds. Divide by 86400.0 for days,
+    604800.0 for weeks. NULL when either side is NULL. -#}
+{% macro seconds_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('seconds_between', 'lifecycle')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro duckdb__seconds_between(start_ts, end_ts) -%}
+    (epoch_us({{ end_ts }}) - epoch_us({{ start_ts }})) / 1000000.0
+{%- endmacro %}
+
+{% macro default__seconds_between(start_ts, end_ts) -%}
+    {{ exceptions.raise_compiler_error("seconds_between is not implemented for adapter " ~ adapter.type()) }}
+{%- endmacro %}

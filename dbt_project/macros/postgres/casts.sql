@@ -42,3 +42,9 @@
         where {{ order_by }} is not null{% if where %} and ({{ where }}){% endif %}
     ))[1]
 {%- endmacro %}
+
+{#- Exact seconds between two timestamps (contract in macros/portable.sql): the interval of a
+    timestamp difference has days and microseconds only, so extract(epoch) is exact. -#}
+{% macro postgres__seconds_between(start_ts, end_ts) -%}
+    cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) as double precision)
+{%- endmacro %}

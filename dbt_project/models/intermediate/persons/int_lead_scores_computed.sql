@@ -3,6 +3,9 @@
     (macro lead_score_rule) and the total capped at var('lead_score_cap').
     "Checkout Started" without an order: a checkout in the window with no Order Completed by the
     same person at or after it (up to as_of).
+    A person with no web message (or no email event) in the window has no web_counts (email_counts)
+    row: every count of theirs is NULL here and scores 0. Never wrap a nullable count in least() or
+    greatest(): both skip NULLs, so least(NULL, 1) is 1 (issue 24). The macros coalesce first.
 -#}
 with
 
@@ -92,8 +95,8 @@ parts as (
         {{ lifecycle.lead_score_part('web_counts.product_views', 'product_view') }} as product_view_points,
         {{ lifecycle.lead_score_part('email_counts.email_opens', 'email_open') }} as email_open_points,
         {{ lifecycle.lead_score_part('email_counts.email_clicks', 'email_click') }} as email_click_points,
-        {{ lifecycle.lead_score_part('least(web_counts.signed_up, 1)', 'signed_up') }} as signed_up_points,
-        {{ lifecycle.lead_score_part('least(web_counts.checkouts_without_order, 1)', 'checkout_without_order') }}
+        {{ lifecycle.lead_score_flag_part('web_counts.signed_up', 'signed_up') }} as signed_up_points,
+        {{ lifecycle.lead_score_flag_part('web_counts.checkouts_without_order', 'checkout_without_order') }}
             as checkout_points
     from persons
     left join web_counts on web_counts.person_id = persons.person_id

@@ -38,9 +38,9 @@ final as (
         customers.person_id,
         customers.orders,
         customers.orders - 1 as frequency,
-        {{ dbt.datediff('customers.first_order_at', 'customers.last_order_at', 'second') }} / 604800.0
+        {{ lifecycle.seconds_between('customers.first_order_at', 'customers.last_order_at') }} / 604800.0
             as recency_weeks,
-        {{ dbt.datediff('customers.first_order_at', 'as_of.as_of', 'second') }} / 604800.0 as tenure_weeks,
+        {{ lifecycle.seconds_between('customers.first_order_at', 'as_of.as_of') }} / 604800.0 as tenure_weeks,
         cast(customers.repeat_monetary_value as double precision) as repeat_monetary_value,
         cast(customers.net_revenue as double precision) / customers.orders as avg_order_value,
         customers.net_revenue,

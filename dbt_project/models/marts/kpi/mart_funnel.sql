@@ -41,7 +41,7 @@ first_orders as (
     select
         orders.person_id,
         orders.ordered_at as first_order_at,
-        {{ dbt.datediff('lead_entries.lead_at', 'orders.ordered_at', 'second') }} / 86400.0 as days_to_convert
+        {{ lifecycle.seconds_between('lead_entries.lead_at', 'orders.ordered_at') }} / 86400.0 as days_to_convert
     from orders
     left join lead_entries on orders.person_id = lead_entries.person_id
     where orders.order_number = 1

@@ -40,7 +40,7 @@ leads as (
         lead_entries.person_id,
         cast({{ dbt.date_trunc('month', 'lead_entries.lead_at') }} as date) as lead_month,
         first_orders.first_order_at,
-        {{ dbt.datediff('lead_entries.lead_at', 'first_orders.first_order_at', 'second') }} / 86400.0
+        {{ lifecycle.seconds_between('lead_entries.lead_at', 'first_orders.first_order_at') }} / 86400.0
             as days_to_convert,
         first_orders.first_order_at is not null
         and first_orders.first_order_at
