@@ -3,14 +3,42 @@
     suppression models all agree on what "the same email" means.
 -#}
 
-{#- Trimmed, lower-cased email, or NULL when it is not a usable identifier (no single @, no dot
-    in the domain, or a blocked value). -#}
+{#- The canonical email rule, defined in flows/email_rule.py (the Python definition; a test feeds
+    one table of edge cases through it, these macros on DuckDB and PostgreSQL, and checks they
+    agree, including that the pattern text below is flows.email_rule.EMAIL_PATTERN / TRIM_PATTERN):
+    - canonical_email: whitespace trimmed at both ends, lower-cased, NULL unless valid;
+    - email_match_key: canonical_email with the local-part dots removed for gmail.com /
+      googlemail.com (plus tags kept): the key suppression, lead status and hashing match on;
+    - normalize_email: canonical_email, also NULL for a blocked identity value (identity guard
+      rail; suppression never uses it, it fails closed). -#}
 {% macro normalize_email(column) -%}
     case
-        when {{ lifecycle.is_valid_email('lower(trim(' ~ column ~ '))') }}
-            and not {{ lifecycle.is_blocked_identity('lower(trim(' ~ column ~ '))') }}
-            then lower(trim({{ column }}))
+        when not {{ lifecycle.is_blocked_identity(lifecycle.canonical_email(column)) }}
+            then {{ lifecycle.canonical_email(column) }}
     end
+{%- endmacro %}
+
+{% macro email_trim_pattern() -%}
+    '^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$'
+{%- endmacro %}
+
+{% macro email_valid_pattern() -%}
+    '^[^@ \t\n\r\f\v<>(),;:"]+@[^@ \t\n\r\f\v<>(),;:".]+(\.[^@ \t\n\r\f\v<>(),;:".]+)+$'
+{%- endmacro %}
+
+{% macro canonical_email(column) -%}
+    {%- set trimmed = "lower(regexp_replace(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), "
+        ~ lifecycle.email_trim_pattern() ~ ", '', 'g'))" -%}
+    (case when {{ lifecycle.is_valid_email(trimmed) }} then {{ trimmed }} end)
+{%- endmacro %}
+
+{% macro email_match_key(column) -%}
+    {%- set email = lifecycle.canonical_email(column) -%}
+    (case
+        when split_part({{ email }}, '@', 2) in ('gmail.com', 'googlemail.com')
+            then nullif(replace(split_part({{ email }}, '@', 1), '.', ''), '') || '@' || split_part({{ email }}, '@', 2)
+        else {{ email }}
+    end)
 {%- endmacro %}
 
 {% macro is_valid_email(expr) -%}
@@ -18,7 +46,7 @@
 {%- endmacro %}
 
 {% macro duckdb__is_valid_email(expr) -%}
-    coalesce(regexp_full_match({{ expr }}, '[^@\s]+@[^@\s]+\.[^@\s.]+'), false)
+    coalesce(regexp_full_match({{ expr }}, {{ lifecycle.email_valid_pattern() }}), false)
 {%- endmacro %}
 
 {% macro default__is_valid_email(expr) -%}

@@ -1,5 +1,5 @@
-{#- PostgreSQL version of macros/identity.sql's email check: an anchored POSIX regex is the same
-    test as DuckDB's regexp_full_match (RE2) for this pattern. -#}
+{#- PostgreSQL version of macros/identity.sql's email check: an anchored ARE match with the same
+    pattern text as DuckDB's regexp_full_match (RE2) and flows.email_rule.EMAIL_PATTERN. -#}
 {% macro postgres__is_valid_email(expr) -%}
-    coalesce(({{ expr }}) ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$', false)
+    coalesce(({{ expr }}) ~ {{ lifecycle.email_valid_pattern() }}, false)
 {%- endmacro %}
