@@ -1,8 +1,9 @@
 {#-
     Orders (SPEC 6): a distinct "Order Completed" order_id up to as_of, its first message winning
     when the order is sent twice, netted against "Order Refunded" messages for the same order_id.
-    A refund without an amount refunds the whole order. Fully refunded orders are kept here
-    (is_fully_refunded) and left out of fct_orders.
+    A refund without an amount refunds the whole order; a refund whose amount is there but not a
+    number is not applied and is counted in unreadable_refund_amounts (a data test warns on it).
+    Fully refunded orders are kept here (is_fully_refunded) and left out of fct_orders.
 -#}
 with
 
@@ -55,19 +56,37 @@ line_totals as (
 
 ),
 
+-- The raw amount text of refunds whose amount did not parse: staging's order_total is NULL both when
+-- the message has no total/revenue (a full refund, SPEC 4.1) and when it has one that is not a number
+-- ("12,50"). Only the second has text here; such a refund is not applied as a full refund.
+refund_amount_texts as (
+
+    select
+        message_id,
+        coalesce(
+            {{ lifecycle.json_text('message', '$.properties.total') }},
+            {{ lifecycle.json_text('message', '$.properties.revenue') }}
+        ) as amount_text
+    from {{ ref('stg_segment__events') }}
+    where event = 'Order Refunded' and order_total is null
+
+),
+
 refunds as (
 
     select
-        order_id,
-        min(event_at) as first_refunded_at,
-        -- NULL amount = full refund; summed as NULL-aware below.
-        bool_or(order_total is null) as has_full_refund,
-        sum(order_total) as refunded_total
+        web_events.order_id,
+        min(web_events.event_at) as first_refunded_at,
+        -- No amount at all = full refund; summed as NULL-aware below.
+        bool_or(web_events.order_total is null and refund_amount_texts.amount_text is null) as has_full_refund,
+        count(refund_amount_texts.amount_text) as unreadable_refund_amounts,
+        sum(web_events.order_total) as refunded_total
     from web_events
-    where event = 'Order Refunded'
-        and order_id is not null
-        and event_at <= {{ lifecycle_as_of() }}
-    group by order_id
+    left join refund_amount_texts on refund_amount_texts.message_id = web_events.message_id
+    where web_events.event = 'Order Refunded'
+        and web_events.order_id is not null
+        and web_events.event_at <= {{ lifecycle_as_of() }}
+    group by web_events.order_id
 
 ),
 
@@ -82,6 +101,7 @@ netted as (
         coalesce(completed.currency, 'USD') as currency,
         refunds.first_refunded_at,
         refunds.has_full_refund,
+        coalesce(refunds.unreadable_refund_amounts, 0) as unreadable_refund_amounts,
         refunds.refunded_total
     from completed
     left join line_totals on line_totals.order_id = completed.order_id
@@ -109,6 +129,7 @@ final as (
             end
         ) as net_revenue,
         first_refunded_at,
+        unreadable_refund_amounts,
         coalesce(has_full_refund, false) or coalesce(refunded_total, 0) >= gross_total and refunded_total is not null
             as is_fully_refunded
     from netted

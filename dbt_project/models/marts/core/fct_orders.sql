@@ -4,7 +4,10 @@ with
 orders as (
 
     select * from {{ ref('int_orders_netted') }}
-    where not is_fully_refunded
+    -- An order whose message has no usable identifier (anonymousId 'undefined' and nothing else)
+    -- belongs to no person: numbering such orders together would make one phantom customer of them.
+    -- They stay in int_orders_netted (person_id NULL).
+    where not is_fully_refunded and person_id is not null
 
 ),
 
