@@ -16,24 +16,16 @@ import duckdb
 import polars as pl
 
 from flows.activation.state import KEY, query_frame
-from flows.activation.suppression import GMAIL_DOMAINS
+from flows.email_rule import match_key_expr
 
 ADS_COLUMNS = ["email_sha256", "phone_sha256"]
-EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE_CHARS_RE = r"^\+?[0-9 ().\-/]+$"
 E164_RE = r"^\+[1-9][0-9]{7,14}$"
 
 
 def normalise_email_expr(col: pl.Expr) -> pl.Expr:
-    e = col.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-    local = e.str.extract(r"^(.+)@[^@]+$", 1)
-    domain = e.str.extract(r"@([^@]+)$", 1)
-    canonical = (
-        pl.when(domain.is_in(list(GMAIL_DOMAINS)))
-        .then(pl.concat_str([local.str.replace_all(".", "", literal=True), pl.lit("@"), domain]))
-        .otherwise(e)
-    )
-    return pl.when(e.str.contains(EMAIL_RE)).then(canonical).otherwise(None)
+    """The canonical match key (flows/email_rule.py), the one rule suppression and identity use."""
+    return match_key_expr(col)
 
 
 def normalise_phone_expr(col: pl.Expr, default_country_code: str | None = None) -> pl.Expr:
