@@ -56,6 +56,8 @@ class DestinationConfig(BaseModel):
     optional: bool = False
     # ads_audience: calling code used for phones written without an international prefix.
     default_country_code: str | None = None
+    # SendGrid unsubscribe group (ASM group id) this destination sends under; overrides the segment's.
+    asm_group_id: int | None = Field(default=None, ge=1, strict=True)
 
     @field_validator("name")
     @classmethod
@@ -92,6 +94,9 @@ class SegmentConfig(BaseModel):
     # upsell/cross_sell rule: leave out open high/urgent tickets and recent bad CSAT.
     exclude_support_issues: bool = False
     enabled: bool = True
+    # SendGrid unsubscribe group (ASM group id) the segment is sent under: a group_unsubscribe of
+    # another group does not leave a person out of it (SPEC 8). None: any unsubscribe does.
+    asm_group_id: int | None = Field(default=None, ge=1, strict=True)
 
     @field_validator("name")
     @classmethod
