@@ -71,6 +71,22 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="start the scheduled deployments")
     serve.add_argument("--ingest-cron", default="0 * * * *", help="cron for ingest (default hourly)")
     serve.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
+    serve.add_argument(
+        "--ingest-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="ingest every N seconds instead",
+    )
+    serve.add_argument(
+        "--run-interval", type=float, default=None, metavar="SECONDS", help="full run every N seconds instead"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=4200,
+        help="port of the local Prefect server and UI (without PREFECT_API_URL)",
+    )
     return parser
 
 
@@ -165,7 +181,14 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "serve":
         from flows.serve import serve
 
-        serve(settings, ingest_cron=args.ingest_cron, run_cron=args.run_cron)
+        serve(
+            settings,
+            ingest_cron=args.ingest_cron,
+            run_cron=args.run_cron,
+            ingest_interval=args.ingest_interval,
+            run_interval=args.run_interval,
+            port=args.port,
+        )
         return 0
     raise LifecycleError(f"unknown command {cmd!r}")
 
