@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # recommends (they give the same answer every run); `lifecycle build --unit-tests` and CI run them.
     dbt_unit_tests: bool = False
 
+    # Key of the erasure ledger's HMAC (SPEC 10). Unset: a random key is generated into
+    # DIR/.erasure_key (mode 0600) on the first erasure. Losing it: see README, Privacy and consent.
+    erasure_key: SecretStr | None = None
+
     # Zendesk API mode (SPEC 4.3). Unprefixed names, as Zendesk's own tooling uses them.
     zendesk_subdomain: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_SUBDOMAIN"))
     zendesk_email: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_EMAIL"))

@@ -1,0 +1,781 @@
+"""Apply erasure requests: find every identifier of each erased person, hash them into the ledger,
+and redact the person's personal data from every table of the warehouse, the published marts, the
+files under DIR (outbound, published Parquet, reports, quality) and the Prefect artifacts.
+
+Everything is set-based SQL over temporary tables of one connection:
+
+1. `_er_requests`: the requests not applied yet (raw.erasure_requests rows still holding an
+   address, erasure rows quarantined in raw.rejects for a bad `requested_at`, and `person erase`).
+2. `_er_nodes`: the connected identifiers of each request, found the way identity resolution finds
+   them (SPEC 5: emails, anonymousId, userId, alias previousId, Zendesk user ids; blocked values and
+   shared devices link nothing), over raw and the last built identity map, until nothing new joins.
+3. `_er_any`: every identifier value (and its derived keys) with the erasure's pseudonym.
+4. Redaction per table, driven by the column map in pii.py; counts go to privacy.erasure_log.
+5. The ledger gets the keyed hashes; raw.erasure_requests keeps `erased:<erasure_id>` instead of
+   the address (the ledger replaces it).
+
+The plain values are held only in temporary tables and in memory while the step runs (they are
+needed to find the person's lines in files); they are never logged or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from flows.privacy import keys, ledger, pii
+from flows.privacy.match import match_key_sql
+from flows.settings import DBT_PROJECT_DIR, Settings
+
+PSEUDONYM_PREFIX = "erased-"
+REQUEST_MARK = "erased:"
+_EMAIL_TOKEN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+_MAX_ROUNDS = 25
+# File types scrubbed as text; others under DIR are data files handled elsewhere or not data.
+_TEXT_SUFFIXES = {".csv", ".json", ".html", ".htm", ".txt", ".log", ".md", ".yml", ".yaml", ".jsonl"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class ErasureResult:
+    """What one application did (no personal data: counts and ids only)."""
+
+    batch_id: str = ""
+    erasures: int = 0
+    identifiers: int = 0
+    tables: dict[str, int] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
+    artifacts: int = 0
+    warnings: list[str] = field(default_factory=list)
+    # The plain values found, for the file and Prefect scrubs of the same step. Never printed.
+    needles: list[str] = field(default_factory=list, repr=False)
+    person_ids: list[str] = field(default_factory=list, repr=False)
+
+    def summary_line(self) -> str:
+        if not self.erasures:
+            return "no erasure requests pending"
+        rows = sum(self.tables.values())
+        line = (
+            f"{self.erasures} erasure(s) applied: {self.identifiers} identifiers, {rows} rows in "
+            f"{len(self.tables)} relations, {sum(self.files.values())} lines in {len(self.files)} files, "
+            f"{self.artifacts} Prefect artifacts"
+        )
+        if self.warnings:
+            line += f"; warning: {self.warnings[0]}"
+        return line
+
+    def __str__(self) -> str:
+        return self.summary_line()
+
+
+# ---------------------------------------------------------------------------------------------
+# catalog helpers
+
+
+def _tables(con: Any, catalog: str | None = None) -> list[tuple[str, str, str]]:
+    """(catalog, schema, table) of every base table of `catalog` (default: the current database)."""
+    rows = con.execute(
+        """
+        select table_catalog, table_schema, table_name from information_schema.tables
+        where table_type = 'BASE TABLE' and table_catalog = coalesce(?, current_database())
+        order by 1, 2, 3
+        """,
+        [catalog],
+    ).fetchall()
+    return [(c, s, t) for c, s, t in rows if s not in pii.SKIP_SCHEMAS and not t.startswith("__")]
+
+
+def _columns(con: Any, cat: str, schema: str, table: str) -> list[tuple[str, str, bool]]:
+    rows = con.execute(
+        """
+        select column_name, data_type, is_nullable = 'YES' from information_schema.columns
+        where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position
+        """,
+        [cat, schema, table],
+    ).fetchall()
+    return [(c, t, bool(n)) for c, t, n in rows]
+
+
+def _exists(con: Any, relation: str) -> bool:
+    schema, name = relation.split(".", 1)
+    rows = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _dbt_vars() -> tuple[list[str], int]:
+    import yaml
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    v = project.get("vars") or {}
+    blocked = [str(x).strip().lower() for x in v.get("blocked_identity_values", [])]
+    return blocked or ["", "null", "undefined", "0", "anonymous"], int(v.get("max_users_per_anonymous_id", 5))
+
+
+def _clean(expr: str, blocked: list[str]) -> str:
+    """An identifier, or NULL when blank or blocked (SPEC 5 guard rails)."""
+    values = ", ".join("'" + b.replace("'", "''") + "'" for b in [*blocked, ""])
+    return f"case when lower(trim(cast({expr} as varchar))) not in ({values}) then trim(cast({expr} as varchar)) end"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. pending requests
+
+
+def _load_requests(con: Any, extra: list[tuple[str, str]]) -> int:
+    """Fill _er_requests(erasure_id, email, mkey, requested_at, source); returns how many."""
+    con.execute(
+        "create or replace temp table _er_requests "
+        "(erasure_id varchar, email varchar, mkey varchar, requested_at timestamp, source varchar)"
+    )
+    mk = match_key_sql("email")
+    if _exists(con, "raw.erasure_requests"):
+        con.execute(
+            f"""
+            insert into _er_requests
+            select null, email, {mk}, min(requested_at), 'file'
+            from raw.erasure_requests
+            where email is not null and not starts_with(email, '{REQUEST_MARK}')
+            group by all
+            """
+        )
+    if _exists(con, "raw.rejects"):
+        # SPEC 10: an erasure row with a bad requested_at still erases (its load time stands in).
+        con.execute(
+            f"""
+            insert into _er_requests
+            select null, email, {mk}, min(_loaded_at), 'file'
+            from (
+                select unnest(regexp_extract_all(raw_text, '{_EMAIL_TOKEN}')) as email, _loaded_at
+                from raw.rejects where source = 'erasure' and raw_text is not null
+            )
+            group by all
+            """
+        )
+    if extra:
+        con.executemany(
+            "insert into _er_requests select null, ?, null, current_timestamp, ?", [list(x) for x in extra]
+        )
+    # One request per match key; the erasure id is random (never derived from the address).
+    con.execute(
+        f"""
+        create or replace temp table _er_requests as
+        select
+            substr(replace(cast(uuid() as varchar), '-', ''), 1, 12) as erasure_id,
+            mkey,
+            min(requested_at) as requested_at,
+            min(source) as source
+        from (select {match_key_sql("email")} as mkey, requested_at, source from _er_requests)
+        where mkey is not null and mkey like '%@%'
+        group by mkey
+        """
+    )
+    return int(con.execute("select count(*) from _er_requests").fetchall()[0][0])
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. the connected identifiers of each request
+
+
+def _build_sources(con: Any) -> None:
+    """Distinct identifier combinations from raw (and the last identity map), guard rails applied."""
+    blocked, max_users = _dbt_vars()
+    email_json = ", ".join(f"json_extract_string(message, '{p}')" for p in pii.JSON_EMAIL_PATHS[:3])
+    if _exists(con, "raw.segment_events"):
+        con.execute(
+            f"""
+            create or replace temp table _er_web as
+            select distinct
+                {_clean("anonymous_id", blocked)} as anonymous_id,
+                {_clean("user_id", blocked)} as user_id,
+                {_clean("previous_id", blocked)} as previous_id,
+                {match_key_sql(f"coalesce({email_json})")} as mkey
+            from raw.segment_events
+            """
+        )
+    else:
+        con.execute(
+            "create or replace temp table _er_web "
+            "(anonymous_id varchar, user_id varchar, previous_id varchar, mkey varchar)"
+        )
+    con.execute(
+        f"""
+        create or replace temp table _er_shared as
+        select anonymous_id from _er_web
+        where anonymous_id is not null and user_id is not null
+        group by anonymous_id having count(distinct user_id) > {max_users}
+        """
+    )
+    if _exists(con, "raw.zendesk_users"):
+        con.execute(
+            f"create or replace temp table _er_zd as select distinct cast(id as varchar) as zd, "
+            f"{match_key_sql('email')} as mkey from raw.zendesk_users"
+        )
+    else:
+        con.execute("create or replace temp table _er_zd (zd varchar, mkey varchar)")
+    kinds = "case identifier_type when 'email' then 'email' when 'zendesk_user_id' then 'zd' else 'web' end"
+    if _exists(con, "intermediate.int_identity_map"):
+        con.execute(
+            f"""
+            create or replace temp table _er_map as
+            select person_id, {kinds} as kind,
+                case when identifier_type = 'email' then {match_key_sql("identifier_value")}
+                     else identifier_value end as value
+            from intermediate.int_identity_map
+            """
+        )
+    else:
+        con.execute("create or replace temp table _er_map (person_id varchar, kind varchar, value varchar)")
+
+
+def _closure(con: Any) -> None:
+    """Grow _er_nodes(erasure_id, kind, value) until no new identifier joins."""
+    con.execute(
+        "create or replace temp table _er_nodes as "
+        "select erasure_id, 'email' as kind, mkey as value from _er_requests"
+    )
+    step = """
+        with n as (select * from _er_nodes),
+        web_hit as (
+            select distinct n.erasure_id, w.*
+            from _er_web as w
+            join n on (n.kind = 'email' and n.value = w.mkey)
+                or (n.kind = 'web' and n.value = w.user_id)
+                or (n.kind = 'web' and n.value = w.previous_id)
+                or (n.kind = 'web' and n.value = w.anonymous_id
+                    and w.anonymous_id not in (select anonymous_id from _er_shared))
+        ),
+        zd_hit as (
+            select distinct n.erasure_id, z.*
+            from _er_zd as z
+            join n on (n.kind = 'email' and n.value = z.mkey) or (n.kind = 'zd' and n.value = z.zd)
+        ),
+        persons as (
+            select distinct n.erasure_id, m.person_id
+            from _er_map as m join n on n.kind = m.kind and n.value = m.value
+        ),
+        found as (
+            select erasure_id, 'web' as kind, user_id as value from web_hit
+            union select erasure_id, 'web', previous_id from web_hit
+            union select erasure_id, 'web', anonymous_id from web_hit
+                where anonymous_id not in (select anonymous_id from _er_shared)
+            union select erasure_id, 'email', mkey from web_hit
+            union select erasure_id, 'zd', zd from zd_hit
+            union select erasure_id, 'email', mkey from zd_hit
+            union select p.erasure_id, m.kind, m.value from persons as p join _er_map as m using (person_id)
+            union select erasure_id, 'person', person_id from persons
+        )
+        insert into _er_nodes
+        select distinct erasure_id, kind, value from found
+        where value is not null
+        except select erasure_id, kind, value from _er_nodes
+    """
+    for _ in range(_MAX_ROUNDS):
+        added = con.execute(step).fetchall()[0][0]
+        if not added:
+            break
+    # Requests reaching the same identifiers are one person: one pseudonym (the smallest erasure id).
+    con.execute(
+        "create or replace temp table _er_canon as "
+        "select erasure_id, erasure_id as canon from (select distinct erasure_id from _er_nodes)"
+    )
+    for _ in range(5):
+        con.execute(
+            """
+            create or replace temp table _er_canon as
+            with per_value as (
+                select n.kind, n.value, min(c.canon) as canon
+                from _er_nodes as n join _er_canon as c using (erasure_id) group by all
+            )
+            select n.erasure_id, min(p.canon) as canon
+            from _er_nodes as n join per_value as p using (kind, value) group by n.erasure_id
+            """
+        )
+
+
+def _build_any(con: Any) -> None:
+    """_er_ids(kind, value, pseud) and _er_any(value, pseud): every value, derived keys included."""
+    con.execute(
+        f"""
+        create or replace temp table _er_ids as
+        select n.kind, n.value, min('{PSEUDONYM_PREFIX}' || c.canon) as pseud
+        from _er_nodes as n join _er_canon as c using (erasure_id)
+        group by all
+        """
+    )
+    if _exists(con, "intermediate.int_web_identities_deduplicated"):
+        # Web identity keys (md5 of an identifier combination) of the person's combinations.
+        con.execute(
+            f"""
+            insert into _er_ids
+            select distinct 'key', d.identity_key, i.pseud
+            from intermediate.int_web_identities_deduplicated as d
+            join _er_ids as i
+                on (i.kind = 'web' and i.value in (d.user_id, d.anonymous_id, d.alias_previous_id))
+                or (i.kind = 'email' and i.value = {match_key_sql("d.email")})
+            """
+        )
+    con.execute(
+        """
+        create or replace temp table _er_any as
+        select value, min(pseud) as pseud from (
+            select value, pseud from _er_ids where kind <> 'email'
+            union all select '1:' || value, pseud from _er_ids where kind = 'web'
+            union all select '3:' || value, pseud from _er_ids where kind = 'web'
+            union all select '2:' || value, pseud from _er_ids where kind = 'email'
+            union all select '4:' || value, pseud from _er_ids where kind = 'zd'
+            union all select value, pseud from _er_ids where kind = 'email'
+        ) group by value
+        """
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. redaction of one table
+
+
+def _match_selects(fq: str, columns: list[tuple[str, str, bool]], text_scan: bool) -> list[str]:
+    """SELECTs of (rid, pseud) for the rows of `fq` that belong to an erased person."""
+    out: list[str] = []
+    # Raw JSON is searched only where no typed column holds the identifiers (Segment's address
+    # sits only in the message JSON): one JSON pass less over the largest tables.
+    kinds = {pii.kind_of(c, t) for c, t, _ in columns}
+    typed_ids = kinds & {pii.EMAIL, pii.ZENDESK_ID}
+    typed_web = pii.WEB_ID in kinds
+    for col, dtype, _ in columns:
+        kind = pii.kind_of(col, dtype)
+        c = f"t.{_q(col)}"
+        if kind == pii.EMAIL:
+            out.append(
+                f"select t.rowid as rid, i.pseud from {fq} as t join _er_ids as i "
+                f"on i.kind = 'email' and i.value = {match_key_sql(c)}"
+            )
+        elif kind in (pii.WEB_ID, pii.KEY):
+            out.append(
+                f"select t.rowid as rid, a.pseud from {fq} as t join _er_any as a on a.value = cast({c} as varchar)"
+            )
+        elif kind == pii.ZENDESK_ID:
+            out.append(
+                f"select t.rowid as rid, i.pseud from {fq} as t join _er_ids as i "
+                f"on i.kind = 'zd' and i.value = cast({c} as varchar)"
+            )
+        elif kind == pii.PERSON:
+            out.append(
+                f"select t.rowid as rid, i.pseud from {fq} as t join _er_ids as i "
+                f"on i.kind = 'person' and i.value = {c}"
+            )
+        elif kind == pii.JSON and col.lower() in ("message", "record") and not typed_ids:
+            emails = ", ".join(f"json_extract_string({c}, '{p}')" for p in pii.JSON_EMAIL_PATHS)
+            out.append(
+                f"select t.rowid as rid, i.pseud from {fq} as t join _er_ids as i "
+                f"on i.kind = 'email' and i.value = {match_key_sql(f'coalesce({emails})')}"
+            )
+            for p in pii.JSON_ID_PATHS if not typed_web else ():
+                out.append(
+                    f"select t.rowid as rid, a.pseud from {fq} as t join _er_any as a "
+                    f"on a.value = json_extract_string({c}, '{p}')"
+                )
+        elif kind == pii.TEXT and text_scan:
+            out.append(
+                f"select t.rowid as rid, n.pseud from {fq} as t join _er_needles as n "
+                f"on contains(lower(cast({c} as varchar)), n.needle)"
+            )
+    return out
+
+
+def _set_list(columns: list[tuple[str, str, bool]]) -> list[str]:
+    sets: list[str] = []
+    for col, dtype, nullable in columns:
+        kind = pii.kind_of(col, dtype)
+        c = _q(col)
+        is_text = dtype.upper() in ("VARCHAR", "TEXT") or dtype.upper().startswith("VARCHAR")
+        if kind in (pii.EMAIL, pii.NAME, pii.PHONE, pii.IP, pii.USER_AGENT, pii.TEXT):
+            if nullable:
+                sets.append(f"{c} = null")
+            elif is_text:
+                sets.append(f"{c} = '[erased]'")
+        elif kind in (pii.WEB_ID, pii.KEY) and is_text:
+            sets.append(f"{c} = case when {c} is null then null else coalesce(m.pseud, 'erased') end")
+        elif kind == pii.ZENDESK_ID and nullable:
+            sets.append(f"{c} = null")
+        elif kind == pii.JSON and dtype.upper().startswith("JSON"):
+            sets.append(f"{c} = json_merge_patch({c}, '{pii.JSON_PATCH_TEXT}')")
+    return sets
+
+
+def redact_table(
+    con: Any,
+    cat: str,
+    schema: str,
+    table: str,
+    *,
+    only_loaded_at: datetime | None = None,
+    text_scan: bool = True,
+) -> tuple[str, int]:
+    """Redact (or delete) the erased persons' rows of one table; returns (action, rows)."""
+    columns = _columns(con, cat, schema, table)
+    fq = f"{_q(cat)}.{_q(schema)}.{_q(table)}"
+    selects = _match_selects(fq, columns, text_scan)
+    if not selects:
+        return "", 0
+    if only_loaded_at is not None:
+        if "_loaded_at" not in {c for c, _, _ in columns}:
+            return "", 0
+        selects = [f"{s} where t._loaded_at = ?" for s in selects]
+    params = [only_loaded_at] * len(selects) if only_loaded_at is not None else []
+    con.execute(
+        "create or replace temp table _er_rows as select rid, min(pseud) as pseud from ("
+        + " union all ".join(selects)
+        + ") group by rid",
+        params,
+    )
+    rows = int(con.execute("select count(*) from _er_rows").fetchall()[0][0])
+    if not rows:
+        return "", 0
+    relation = f"{schema}.{table}"
+    if relation in pii.DELETE_ROWS:
+        con.execute(f"delete from {fq} where rowid in (select rid from _er_rows)")
+        return "deleted", rows
+    sets = _set_list(columns)
+    if not sets:
+        return "", 0
+    con.execute(f"update {fq} as t set {', '.join(sets)} from _er_rows as m where t.rowid = m.rid")
+    unique = pii.UNIQUE_AFTER_REDACTION.get(relation)
+    if unique:
+        con.execute(
+            f"delete from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') and rowid not in "
+            f"(select min(rowid) from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') group by {_q(unique)})"
+        )
+    return "redacted", rows
+
+
+def redact_catalog(con: Any, catalog: str | None = None) -> dict[str, int]:
+    """Redact every base table of a catalog (the warehouse, or an attached published copy)."""
+    counts: dict[str, int] = {}
+    for cat, schema, table in _tables(con, catalog):
+        action, rows = redact_table(con, cat, schema, table)
+        if rows:
+            counts[f"{schema}.{table}" if catalog is None else f"{catalog}:{schema}.{table}"] = rows
+            del action
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# needles: plain values to find in files and artifacts
+
+
+def _collect_needles(con: Any) -> list[str]:
+    """Every plain value of the erased persons that could sit in a file: addresses (as stored and
+    as keys), their sha256/md5, names, phones, ids. Held in `_er_needles` and returned."""
+    con.execute("create or replace temp table _er_needles (needle varchar, pseud varchar)")
+    con.execute(
+        "insert into _er_needles select distinct lower(value), pseud from _er_ids "
+        "where kind in ('email', 'web', 'person') and length(value) >= 6"
+    )
+    for cat, schema, table in _tables(con):
+        columns = _columns(con, cat, schema, table)
+        wanted = [c for c, t, _ in columns if pii.kind_of(c, t) in (pii.EMAIL, pii.NAME, pii.PHONE)]
+        if not wanted:
+            continue
+        selects = _match_selects(f"{_q(cat)}.{_q(schema)}.{_q(table)}", columns, text_scan=False)
+        if not selects:
+            continue
+        con.execute(
+            "create or replace temp table _er_rows as select rid, min(pseud) as pseud from ("
+            + " union all ".join(selects)
+            + ") group by rid"
+        )
+        fq = f"{_q(cat)}.{_q(schema)}.{_q(table)}"
+        for col in wanted:
+            con.execute(
+                f"insert into _er_needles select distinct lower(trim(cast(t.{_q(col)} as varchar))), m.pseud "
+                f"from {fq} as t join _er_rows as m on t.rowid = m.rid "
+                f"where length(trim(cast(t.{_q(col)} as varchar))) >= 5"
+            )
+    values = [r[0] for r in con.execute("select distinct needle from _er_needles").fetchall()]
+    hashes: set[str] = set()
+    emails = [v for v in values if "@" in v]
+    keys_ = [r[0] for r in con.execute("select value from _er_ids where kind = 'email'").fetchall()]
+    for e in {*emails, *keys_}:
+        for fn in (hashlib.sha256, hashlib.md5):
+            hashes.add(fn(e.encode()).hexdigest())
+    phones = {re.sub(r"[^0-9+]", "", v) for v in values if re.fullmatch(r"[0-9+() .-]{7,}", v)}
+    extra = sorted(hashes | {p for p in phones if len(p) >= 7})
+    if extra:
+        con.executemany("insert into _er_needles values (?, null)", [[x] for x in extra])
+    return sorted({*values, *extra})
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. the whole application
+
+
+def apply_erasures(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    emails: list[str] | None = None,
+    source: str = "cli",
+) -> ErasureResult:
+    """Apply every pending erasure request (plus `emails`) to the warehouse; files come after
+    (scrub_outside_warehouse), with the same result's needles."""
+    ledger.ensure_schema(con)
+    keys.prepare(con, settings, write=True)
+    result = ErasureResult(batch_id=f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
+    n = _load_requests(con, [(e, source) for e in emails or []])
+    if not n:
+        return result
+    _build_sources(con)
+    _closure(con)
+    _build_any(con)
+    result.needles = _collect_needles(con)
+    result.person_ids = [
+        r[0] for r in con.execute("select value from _er_ids where kind = 'person'").fetchall()
+    ]
+    applied = _now()
+    con.execute("begin transaction")
+    try:
+        result.tables = redact_catalog(con)
+        con.execute(
+            f"""
+            insert into {ledger.LEDGER}
+            select distinct lifecycle_hmac(n.value),
+                case n.kind when 'web' then 'web_id' when 'zd' then 'zendesk_id' else n.kind end,
+                c.canon, ?
+            from _er_nodes as n join _er_canon as c using (erasure_id)
+            where n.kind in ('email', 'web', 'zd')
+              and lifecycle_hmac(n.value) not in (select key_hash from {ledger.LEDGER})
+            """,
+            [applied],
+        )
+        if _exists(con, "raw.erasure_requests"):
+            mk = match_key_sql("e.email")
+            marked = con.execute(
+                f"""
+                update raw.erasure_requests as e set email = '{REQUEST_MARK}' || r.erasure_id
+                from _er_requests as r
+                where r.mkey = {mk} and not starts_with(e.email, '{REQUEST_MARK}')
+                """
+            ).fetchall()[0][0]
+            if marked:
+                result.tables["raw.erasure_requests"] = result.tables.get("raw.erasure_requests", 0) + int(
+                    marked
+                )
+        con.execute(
+            f"""
+            insert into {ledger.ERASURES}
+            select r.erasure_id, r.requested_at, ?, r.source,
+                (select count(*) from _er_nodes as n where n.erasure_id = r.erasure_id), ?
+            from _er_requests as r
+            """,
+            [applied, result.batch_id],
+        )
+        if result.tables:
+            con.executemany(
+                f"insert into {ledger.LOG} values (?, ?, ?, 'redact', ?)",
+                [[result.batch_id, applied, rel, rows] for rel, rows in sorted(result.tables.items())],
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    result.erasures = n
+    result.identifiers = int(con.execute("select count(*) from _er_ids").fetchall()[0][0])
+    return result
+
+
+def record_outside(con: Any, result: ErasureResult) -> None:
+    """Add the file, published and Prefect counts of the same batch to privacy.erasure_log."""
+    rows = [[result.batch_id, _now(), rel, "scrub", n] for rel, n in sorted(result.files.items())]
+    if result.artifacts:
+        rows.append([result.batch_id, _now(), "prefect:artifacts", "delete", result.artifacts])
+    if rows:
+        con.executemany(f"insert into {ledger.LOG} values (?, ?, ?, ?, ?)", rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. outside the warehouse
+
+
+def redact_published(con: Any, settings: Settings, result: ErasureResult) -> None:
+    """Redact the published marts file: a copy is redacted and renamed over it (BI readers keep
+    their open snapshot; nothing half-written is ever visible)."""
+    path = settings.published_path
+    if not path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.erase.tmp")
+    shutil.copyfile(path, tmp)
+    alias = "__erase_published"
+    con.execute(f"attach '{tmp}' as {alias}")
+    try:
+        counts = redact_catalog(con, alias)
+    finally:
+        con.execute(f"detach {alias}")
+    if counts:
+        os.replace(tmp, path)
+        for rel, n in counts.items():
+            result.files[f"published/{path.name}:{rel.split(':', 1)[1]}"] = n
+    else:
+        tmp.unlink(missing_ok=True)
+    _redact_parquet(con, settings, result)
+
+
+def _redact_parquet(con: Any, settings: Settings, result: ErasureResult) -> None:
+    """Published Parquet files (one per mart): rewritten without the erased persons' data."""
+    root = settings.published_dir
+    for path in sorted(root.rglob("*.parquet")) if root.exists() else []:
+        con.execute(f"create or replace temp table __er_parquet as select * from read_parquet('{path}')")
+        _, rows = redact_table(con, "temp", "main", "__er_parquet")
+        if rows:
+            tmp = path.with_name(f".{path.name}.erase.tmp")
+            con.execute(f"copy __er_parquet to '{tmp}' (format parquet)")
+            os.replace(tmp, path)
+            result.files[str(path.relative_to(settings.root))] = rows
+        con.execute("drop table if exists __er_parquet")
+
+
+def _needle_regex(needles: list[str]) -> re.Pattern[str] | None:
+    useful = sorted({n for n in needles if len(n) >= 5}, key=len, reverse=True)
+    if not useful:
+        return None
+    return re.compile("|".join(re.escape(n) for n in useful), re.IGNORECASE)
+
+
+def _line_keys(needles: list[str], person_ids: list[str]) -> re.Pattern[str] | None:
+    """Values that identify a line of an audience file as the person's (not names: shared)."""
+    strong = [n for n in needles if " " not in n]
+    return _needle_regex([*strong, *person_ids])
+
+
+def scrub_files(settings: Settings, result: ErasureResult) -> None:
+    """Every text file the product wrote under DIR (not DIR/raw, the user's input): CSV lines of the
+    person are dropped (an audience file no longer lists them); in other files each value is
+    replaced by `[erased]`. Files are rewritten atomically."""
+    pattern = _needle_regex(result.needles)
+    line_pattern = _line_keys(result.needles, result.person_ids)
+    if pattern is None:
+        return
+    raw_dir = settings.raw_dir.resolve()
+    for path in sorted(settings.root.rglob("*")):
+        if not path.is_file() or path.is_symlink() or path.suffix.lower() not in _TEXT_SUFFIXES:
+            continue
+        resolved = path.resolve()
+        if resolved.is_relative_to(raw_dir) or ".prefect" in resolved.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if not pattern.search(text):
+            continue
+        changed = 0
+        if path.suffix.lower() == ".csv":
+            lines = text.splitlines(keepends=True)
+            kept = [lines[0]] if lines else []
+            for line in lines[1:]:
+                if (line_pattern and line_pattern.search(line)) or pattern.search(line):
+                    changed += 1
+                    if not (line_pattern and line_pattern.search(line)):
+                        kept.append(_scrub_csv_line(line, pattern))
+                    continue
+                kept.append(line)
+            new = "".join(kept)
+        else:
+            new, changed = pattern.subn("[erased]", text)
+        tmp = path.with_name(f".{path.name}.erase.tmp")
+        tmp.write_text(new, encoding="utf-8")
+        os.replace(tmp, path)
+        result.files[str(path.relative_to(settings.root))] = changed
+
+
+def _scrub_csv_line(line: str, pattern: re.Pattern[str]) -> str:
+    """A CSV line that mentions the person only in passing (a shared name): blank those cells."""
+    ending = "\n" if line.endswith("\n") else ""
+    cells = next(csv.reader([line.rstrip("\r\n")]))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(["" if pattern.search(c) else c for c in cells])
+    return out.getvalue() + ending
+
+
+def scrub_prefect(result: ErasureResult) -> None:
+    """Delete the Prefect artifacts that mention the person (the product's run summaries and
+    tables). Prefect has no API to delete single log lines; the product logs counts, never
+    records, and the count of log lines that still match is reported as a warning."""
+    pattern = _needle_regex(result.needles)
+    if pattern is None:
+        return
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            offset = 0
+            while True:
+                page = client.read_artifacts(limit=200, offset=offset)
+                if not page:
+                    break
+                for art in page:
+                    blob = f"{art.data} {art.description or ''} {art.metadata_ or ''}"
+                    if pattern.search(blob):
+                        client.delete_artifact(art.id)
+                        result.artifacts += 1
+                offset += len(page)
+            logs = 0
+            offset = 0
+            while True:
+                page = client.read_logs(limit=200, offset=offset)
+                if not page:
+                    break
+                logs += sum(1 for log in page if pattern.search(log.message or ""))
+                offset += len(page)
+            if logs:
+                result.warnings.append(f"{logs} Prefect log lines mention an erased person")
+    except Exception as exc:  # no Prefect server here: nothing the product wrote is there either
+        result.warnings.append(f"Prefect artifacts not checked ({type(exc).__name__})")
+
+
+def scrub_outside_warehouse(
+    con: Any, settings: Settings, result: ErasureResult, prefect: bool = True
+) -> None:
+    """Published marts and Parquet, files under DIR and Prefect artifacts, then the log rows."""
+    if not result.erasures:
+        return
+    redact_published(con, settings, result)
+    scrub_files(settings, result)
+    if prefect:
+        scrub_prefect(result)
+    with contextlib.suppress(duckdb.Error):
+        record_outside(con, result)
+
+
+def erase(
+    settings: Settings, emails: list[str] | None = None, source: str = "cli", prefect: bool = True
+) -> ErasureResult:
+    """Open the warehouse and apply pending requests (and `emails`) everywhere: the pipeline's
+    erasure step and `lifecycle person erase`."""
+    from flows.warehouse import open_warehouse
+
+    with open_warehouse(settings) as con:
+        result = apply_erasures(settings, con, emails=emails, source=source)
+        scrub_outside_warehouse(con, settings, result, prefect=prefect)
+        con.execute("checkpoint")
+    return result
