@@ -29,27 +29,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--debug", action="store_true", help="show stack traces and verbose logs")
 
+    # The same options after the command: SUPPRESS as default, so a subcommand that does not repeat an
+    # option leaves the value given before the command (`lifecycle --data-dir X run`) in place.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="data directory")
+    after.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show stack traces")
+
     parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser("generate", parents=[common], help="write synthetic raw files into DIR/raw")
+    gen = sub.add_parser("generate", parents=[after], help="write synthetic raw files into DIR/raw")
     gen.add_argument("--customers", type=int, default=2000, help="persons to simulate (default 2000)")
     gen.add_argument("--days", type=int, default=365, help="days of history (default 365)")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
     gen.add_argument("--dirty-rate", type=float, default=0.01, help="share of dirty records (default 0.01)")
 
-    run = sub.add_parser("run", parents=[common], help="the whole pipeline once")
+    run = sub.add_parser("run", parents=[after], help="the whole pipeline once")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     run.add_argument("--start-date", type=date.fromisoformat, default=None, help="replay from this day")
     run.add_argument("--end-date", type=date.fromisoformat, default=None, help="replay up to this day")
     run.add_argument("--wait", action="store_true", help="wait for a running pipeline instead of exiting")
 
-    ing = sub.add_parser("ingest", parents=[common], help="load new raw files or API pages")
+    ing = sub.add_parser("ingest", parents=[after], help="load new raw files or API pages")
     ing.add_argument("source", nargs="?", default="all", choices=SOURCES)
     ing.add_argument("--api", action="store_true", help="tickets: fetch from the Zendesk API")
 
-    build = sub.add_parser("build", parents=[common], help="dbt build (models, snapshots, tests)")
+    build = sub.add_parser("build", parents=[after], help="dbt build (models, snapshots, tests)")
     build.add_argument("--full-refresh", action="store_true")
     build.add_argument("--select", default=None, help="dbt node selection")
     build.add_argument(
@@ -59,16 +65,16 @@ def _parser() -> argparse.ArgumentParser:
         help="also run dbt unit tests (default: env LIFECYCLE_DBT_UNIT_TESTS, off in production)",
     )
 
-    sub.add_parser("check", parents=[common], help="data quality suites on raw and marts")
+    sub.add_parser("check", parents=[after], help="data quality suites on raw and marts")
 
-    sync = sub.add_parser("sync", parents=[common], help="compute segments and push to destinations")
+    sync = sub.add_parser("sync", parents=[after], help="compute segments and push to destinations")
     sync.add_argument("segments", nargs="*", help="segment names (default: all)")
     sync.add_argument("--dry-run", action="store_true", help="print adds/changes/removes, write nothing")
 
-    sub.add_parser("report", parents=[common], help="write the KPI report (HTML)")
-    sub.add_parser("publish", parents=[common], help="publish marts for BI (after a good run)")
+    sub.add_parser("report", parents=[after], help="write the KPI report (HTML)")
+    sub.add_parser("publish", parents=[after], help="publish marts for BI (after a good run)")
 
-    serve = sub.add_parser("serve", parents=[common], help="start the scheduled deployments")
+    serve = sub.add_parser("serve", parents=[after], help="start the scheduled deployments")
     serve.add_argument("--ingest-cron", default="0 * * * *", help="cron for ingest (default hourly)")
     serve.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
     serve.add_argument(

@@ -26,3 +26,14 @@ def test_unexpected_error_is_one_line_pointing_at_debug() -> None:
 
 def test_expected_error_carries_its_hint() -> None:
     assert str(LifecycleError("warehouse busy", hint="wait")) == "warehouse busy (wait)"
+
+
+def test_global_options_work_before_and_after_the_command(tmp_path) -> None:
+    from flows.cli import _parser
+
+    before = _parser().parse_args(["--data-dir", str(tmp_path), "--debug", "run"])
+    assert (before.data_dir, before.debug, before.command) == (tmp_path, True, "run")
+    after = _parser().parse_args(["report", "--data-dir", str(tmp_path)])
+    assert (after.data_dir, after.debug) == (tmp_path, False)
+    neither = _parser().parse_args(["check"])
+    assert (neither.data_dir, neither.debug) == (None, False)
