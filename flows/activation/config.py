@@ -58,6 +58,8 @@ class DestinationConfig(BaseModel):
     default_country_code: str | None = None
     # SendGrid unsubscribe group (ASM group id) this destination sends under; overrides the segment's.
     asm_group_id: int | None = Field(default=None, ge=1, strict=True)
+    # file-writing destinations: how many runs/<run_id>/ folders to keep (newest first).
+    history_runs: int = Field(default=30, ge=1, le=10_000)
 
     @field_validator("name")
     @classmethod

@@ -27,6 +27,7 @@ from flows.activation.destinations import DeliveryResult
 from flows.activation.destinations.ads import ADS_COLUMNS, ads_export
 from flows.activation.destinations.file import deliver_files, file_export
 from flows.activation.destinations.http import deliver_http
+from flows.activation.exclusions import left_out_counts
 from flows.activation.state import (
     commit_records,
     compute_diff,
@@ -121,9 +122,15 @@ def sync_destination(
     dry_run: bool,
     logger: logging.Logger | logging.LoggerAdapter,
     http_sleep: Callable[[float], None] = time.sleep,
+    left_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Diff one (segment, destination), deliver it, and commit what was confirmed. Plain function."""
+    """Diff one (segment, destination), deliver it, and commit what was confirmed. Plain function.
+
+    `left_out` is the segment's exclusion counts (exclusions.left_out_counts); the destination adds
+    the persons its own format cannot carry (an ads file without a usable email or phone).
+    """
     export, columns = build_export(dest, seg, audience)
+    left_out = destination_left_out(left_out, audience, export)
     diff = compute_diff(con, dest.name, seg.name, export, columns)
     row: dict[str, Any] = {
         "segment": seg.name,
@@ -155,7 +162,13 @@ def sync_destination(
             )
         else:
             result = deliver_files(
-                settings.outbound_dir, diff, run_id=run_id, as_of=as_of, destination_type=dest.type
+                settings.outbound_dir,
+                diff,
+                run_id=run_id,
+                as_of=as_of,
+                destination_type=dest.type,
+                history_runs=dest.history_runs,
+                left_out=left_out,
             )
     except Exception as exc:  # one destination failing must not stop the others
         message = redact(LifecycleError.describe(exc))
@@ -187,6 +200,18 @@ def sync_destination(
     return row
 
 
+def destination_left_out(
+    left_out: dict[str, Any] | None, audience: pl.DataFrame, export: pl.DataFrame
+) -> dict[str, Any]:
+    """The segment's exclusion counts plus the audience rows this destination's export dropped."""
+    out: dict[str, Any] = {**(left_out or {})}
+    dropped = audience.height - export.height
+    if dropped:
+        out["by_reason"] = {**out.get("by_reason", {}), "no_usable_identifier": dropped}
+        out["total"] = out.get("total", 0) + dropped
+    return out
+
+
 @task(name="compute-audiences", cache_policy=NO_CACHE)
 def compute_audiences_task(
     settings: Settings, con: duckdb.DuckDBPyConnection, segments: list[str], config: ActivationConfig
@@ -204,6 +229,7 @@ def sync_destination_task(
     run_id: str,
     as_of: str | None,
     dry_run: bool,
+    left_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return sync_destination(
         settings,
@@ -215,6 +241,7 @@ def sync_destination_task(
         as_of=as_of,
         dry_run=dry_run,
         logger=get_run_logger(),
+        left_out=left_out,
     )
 
 
@@ -235,10 +262,11 @@ def sync_flow(settings: Settings, segments: list[str] | None = None, dry_run: bo
             ensure_schema(con)
             start_run(con, run_id, as_of, [s.name for s in selected])
         for seg in selected:
+            left_out = left_out_counts(con, seg, audiences[seg.name])
             for dest_name in seg.destinations:
                 dest = config.destinations[dest_name]
                 row = sync_destination_task.with_options(task_run_name=f"sync-{seg.name}-{dest.name}")(
-                    settings, con, dest, seg, audiences[seg.name], run_id, as_of, dry_run
+                    settings, con, dest, seg, audiences[seg.name], run_id, as_of, dry_run, left_out
                 )
                 summary.results.append(row)
         if not dry_run:

@@ -17,6 +17,7 @@ import polars as pl
 
 from flows.activation.audiences import as_of, compute_audiences
 from flows.activation.config import load_config
+from flows.activation.exclusions import left_out_counts
 from flows.activation.flows import sync_destination
 from flows.activation.state import ensure_schema, new_run_id, start_run
 from flows.warehouse import open_warehouse
@@ -67,14 +68,19 @@ def person(person_id: str, email: str | None, **kw: Any) -> dict[str, Any]:
 def write_warehouse(
     settings: Any,
     persons: list[dict[str, Any]],
-    suppressions: list[str] = (),
+    suppressions: list[str | tuple[str, str]] = (),
     erasures: list[str] = (),
     identities: list[tuple[str, str]] = (),
     upsell: list[dict[str, Any]] | None = None,
 ) -> None:
     """(Re)create the activation inputs in the settings' warehouse."""
     frame = pl.DataFrame(persons, schema=DIM_PERSONS_SCHEMA)
-    sup = pl.DataFrame({"email": list(suppressions)}, schema={"email": pl.Utf8})
+    # A suppression is an address (reason "unsubscribed") or an (address, reason) pair.
+    pairs = [(s, "unsubscribed") if isinstance(s, str) else tuple(s) for s in suppressions]
+    sup = pl.DataFrame(
+        {"email": [p[0] for p in pairs], "reason": [p[1] for p in pairs]},
+        schema={"email": pl.Utf8, "reason": pl.Utf8},
+    )
     ids = pl.DataFrame(
         {"person_id": [i[0] for i in identities], "identifier_value": [i[1] for i in identities]},
         schema={"person_id": pl.Utf8, "identifier_value": pl.Utf8},
@@ -86,7 +92,7 @@ def write_warehouse(
         con.register("s", sup)
         con.execute(
             "create or replace table intermediate.int_email_suppressions as "
-            "select email, 'unsubscribed' as suppression_reason, "
+            "select email, reason as suppression_reason, "
             "timestamp '2026-01-01' as suppressed_since from s"
         )
         con.register("i", ids)
@@ -126,6 +132,7 @@ def sync(
             ensure_schema(con)
             start_run(con, run_id, as_of(con), list(audiences))
         for seg in config.select(None):
+            left_out = left_out_counts(con, seg, audiences[seg.name])
             for name in seg.destinations:
                 row = sync_destination(
                     settings,
@@ -138,6 +145,7 @@ def sync(
                     dry_run=dry_run,
                     logger=LOG,
                     http_sleep=http_sleep,
+                    left_out=left_out,
                 )
                 results[(seg.name, name)] = row
     return results
