@@ -59,8 +59,32 @@ def _quote(col: str) -> str:
     return f'"{col}"'
 
 
-def audience_sql(con: duckdb.DuckDBPyConnection, seg: SegmentConfig) -> str:
-    """The full SQL of one audience: candidates, minus suppressed addresses, one row per person."""
+def audience_groups(seg: SegmentConfig, config: ActivationConfig | None) -> frozenset[int] | None:
+    """The SendGrid unsubscribe groups an audience is sent under, or None when any is undeclared.
+
+    Each destination sends under its own `asm_group_id`, else the segment's. The segment's one
+    audience serves all its destinations, so it leaves out the unsubscribes of every group they
+    send under (fail closed), and when one destination declares no group, any unsubscribe.
+    """
+    if config is None:
+        return None if seg.asm_group_id is None else frozenset({seg.asm_group_id})
+    groups: set[int] = set()
+    for name in seg.destinations:
+        dest = config.destinations.get(name)
+        group = (dest.asm_group_id if dest is not None else None) or seg.asm_group_id
+        if group is None:
+            return None
+        groups.add(group)
+    return frozenset(groups) or None
+
+
+def audience_sql(
+    con: duckdb.DuckDBPyConnection, seg: SegmentConfig, asm_group_ids: frozenset[int] | None = None
+) -> str:
+    """The full SQL of one audience: candidates, minus suppressed addresses, one row per person.
+
+    `asm_group_ids`: the unsubscribe groups it is sent under (audience_groups); None = undeclared.
+    """
     person_cols = set(relation_columns(con, PERSON_RELATION))
     model_cols = set(relation_columns(con, seg.relation)) if seg.model else set()
 
@@ -98,7 +122,7 @@ def audience_sql(con: duckdb.DuckDBPyConnection, seg: SegmentConfig) -> str:
         where {where}
     ),
     suppressed as (
-        {suppressed_emails_sql(con, PERSON_RELATION)}
+        {suppressed_emails_sql(con, PERSON_RELATION, asm_group_ids)}
     ),
     person_emails as (
         {person_emails_sql(con, PERSON_RELATION)}
@@ -117,6 +141,8 @@ def audience_sql(con: duckdb.DuckDBPyConnection, seg: SegmentConfig) -> str:
             on suppressed_persons.person_id = candidates.person_id
         where candidates.email is not null
           and trim(candidates.email) <> ''
+          -- an address the canonical rule calls invalid cannot be matched against suppression
+          and {canonical_email_sql("candidates.email")} is not null
           and suppressed.email_key is null
           and suppressed_persons.person_id is null
     ),
@@ -135,9 +161,11 @@ def audience_sql(con: duckdb.DuckDBPyConnection, seg: SegmentConfig) -> str:
     """
 
 
-def compute_audience(con: duckdb.DuckDBPyConnection, seg: SegmentConfig) -> pl.DataFrame:
+def compute_audience(
+    con: duckdb.DuckDBPyConnection, seg: SegmentConfig, config: ActivationConfig | None = None
+) -> pl.DataFrame:
     try:
-        return query_frame(con, audience_sql(con, seg))
+        return query_frame(con, audience_sql(con, seg, audience_groups(seg, config)))
     except duckdb.Error as exc:
         first = (str(exc).splitlines() or [""])[0]
         raise ConfigError(
@@ -158,4 +186,4 @@ def compute_audiences(
     config = config or load_config(settings.segments_file)
     selected = config.select(segments)
     validate_fields(con, selected)
-    return {seg.name: compute_audience(con, seg) for seg in selected}
+    return {seg.name: compute_audience(con, seg, config) for seg in selected}

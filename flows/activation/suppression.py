@@ -5,10 +5,15 @@ destination, instead of trusting each segment's model or filter: a careless `fil
 leak an unsubscribed or erased address. It fails closed: if a suppression source is missing, no
 audience is computed at all.
 
-Addresses are compared in canonical form (trimmed, lower-case, dots removed from gmail.com /
-googlemail.com local parts), the same normalisation the ads destination hashes. Canonicalising both
-sides can only match more addresses than an exact compare, never fewer, so `J.Doe@Gmail.com` erased
-also removes `jdoe@gmail.com`.
+Addresses are compared by their match key (flows/email_rule.py: trimmed, lower-case, valid, dots
+removed from gmail.com / googlemail.com local parts), the same key the ads destination hashes and
+the dbt consent models store. Canonicalising both sides can only match more addresses than an exact
+compare, never fewer, so `J.Doe@Gmail.com` erased also removes `jdoe@gmail.com`.
+
+Consent by unsubscribe group (SPEC 8): an audience sent under declared SendGrid unsubscribe groups
+(`asm_group_id` on the segment or its destinations) leaves out the addresses suppressed from all
+(global unsubscribe, spam report, hard bounce, drop, erasure) and those unsubscribed from one of
+ITS groups; an audience that declares no group leaves out every unsubscribe of any group.
 """
 
 from __future__ import annotations
@@ -16,22 +21,17 @@ from __future__ import annotations
 from typing import Any
 
 from flows.activation.config import ConfigError
+from flows.email_rule import match_key_sql
 
 SUPPRESSIONS_RELATION = "intermediate.int_email_suppressions"
+CONSENT_BY_GROUP_RELATION = "intermediate.int_email_consent_by_group"
 ERASURE_RELATION = "raw.erasure_requests"
 IDENTITY_RELATION = "intermediate.int_identity_map"
-GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
 
 def canonical_email_sql(expr: str) -> str:
-    """SQL for the canonical form of an email expression (NULL stays NULL)."""
-    e = f"lower(trim({expr}))"
-    domains = ", ".join(f"'{d}'" for d in GMAIL_DOMAINS)
-    return (
-        f"case when split_part({e}, '@', 2) in ({domains}) "
-        f"then replace(split_part({e}, '@', 1), '.', '') || '@' || split_part({e}, '@', 2) "
-        f"else {e} end"
-    )
+    """SQL (DuckDB) for the match key of an email expression: NULL when NULL or invalid."""
+    return match_key_sql(f"cast({expr} as varchar)")
 
 
 def _exists(con: Any, relation: str) -> bool:
@@ -52,22 +52,41 @@ def _columns(con: Any, relation: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def suppressed_emails_sql(con: Any, person_relation: str) -> str:
+def suppressed_emails_sql(con: Any, person_relation: str, asm_group_ids: frozenset[int] | None = None) -> str:
     """A query with one column `email_key`: every canonical address that must not be contacted.
 
-    Sources: the email suppression model (unsubscribed unless resubscribed later, hard bounces, any
-    drop, spam reports), erasure requests, and the person table's own `is_email_suppressed` flag as
-    belt and braces. Raises ConfigError when the suppression model is missing (fail closed).
+    Sources: the email suppression model (quarantined opt-outs included: unsubscribed unless
+    resubscribed later, hard bounces, any drop, spam reports), erasure requests, and the person
+    table's own `is_email_suppressed` flag as belt and braces. `asm_group_ids` are the SendGrid
+    unsubscribe groups the audience is sent under: None (no group declared) leaves out an
+    unsubscribe from ANY group; a set leaves out only those groups' unsubscribes besides everything
+    suppressed from all. Raises ConfigError when a consent model is missing (fail closed).
     """
     if not _exists(con, SUPPRESSIONS_RELATION):
         raise ConfigError(
             f"{SUPPRESSIONS_RELATION} does not exist, so suppression cannot be applied",
             hint="run `lifecycle build`; no audience is computed without it",
         )
-    parts = [f"select {canonical_email_sql('email')} as email_key from {SUPPRESSIONS_RELATION}"]
+    grouped = bool(asm_group_ids) and "is_suppressed_from_all" in _columns(con, SUPPRESSIONS_RELATION)
+    if grouped and not _exists(con, CONSENT_BY_GROUP_RELATION):
+        raise ConfigError(
+            f"{CONSENT_BY_GROUP_RELATION} does not exist, so group consent cannot be applied",
+            hint="run `lifecycle build`; no audience is computed without it",
+        )
+    if grouped:
+        groups = ", ".join(str(int(g)) for g in sorted(asm_group_ids or ()))
+        parts = [
+            f"select {canonical_email_sql('email')} as email_key from {SUPPRESSIONS_RELATION} "
+            "where is_suppressed_from_all is not false",
+            f"select {canonical_email_sql('email_key')} from {CONSENT_BY_GROUP_RELATION} "
+            f"where consent_scope = 'group' and asm_group_id in ({groups}) and is_unsubscribed is not false",
+        ]
+    else:
+        parts = [f"select {canonical_email_sql('email')} as email_key from {SUPPRESSIONS_RELATION}"]
     if _exists(con, ERASURE_RELATION):
         parts.append(f"select {canonical_email_sql('email')} from {ERASURE_RELATION}")
-    if "is_email_suppressed" in _columns(con, person_relation):
+    # dim_persons' flag counts group unsubscribes too, so it only backs up group-less audiences.
+    if not grouped and "is_email_suppressed" in _columns(con, person_relation):
         parts.append(
             f"select {canonical_email_sql('email')} from {person_relation} "
             "where is_email_suppressed and email is not null"
