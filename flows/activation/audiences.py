@@ -141,8 +141,6 @@ def audience_sql(
             on suppressed_persons.person_id = candidates.person_id
         where candidates.email is not null
           and trim(candidates.email) <> ''
-          -- an address the canonical rule calls invalid cannot be matched against suppression
-          and {canonical_email_sql("candidates.email")} is not null
           and suppressed.email_key is null
           and suppressed_persons.person_id is null
     ),
