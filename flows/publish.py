@@ -29,6 +29,12 @@ from flows.transform.run_guard import warehouse_guard
 from flows.warehouse import fetch_all
 
 PUBLISHED_SCHEMAS = ("marts",)
+# The oldest storage format DuckDB 2.0 writes that DuckDB 1.1 still reads (storage version 64, the
+# format of v0.10 to v1.1). BI drivers bundle their own, often older, DuckDB (JDBC, ODBC, node,
+# Evidence); files in 2.0's own format (version 69) fail there with "Trying to read a database file
+# with version number 69". See https://duckdb.org/docs/stable/internals/storage and DECISIONS
+# "Published file storage version".
+STORAGE_VERSION = "v1.1.0"
 EXTRA_TABLES = (("seeds", "products"),)
 
 
@@ -70,7 +76,7 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
         con = open_for_read(settings.warehouse_path)
         try:
             wh = fetch_all(con, "select current_database()")[0][0]
-            con.execute(f"attach '{tmp}' as pub (read_write)")
+            con.execute(f"attach '{tmp}' as pub (read_write, storage_version '{STORAGE_VERSION}')")
             objects = fetch_all(
                 con,
                 "select table_schema, table_name from information_schema.tables "

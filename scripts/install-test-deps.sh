@@ -15,3 +15,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # PostgreSQL server for the dbt portability parity test (issue 8).
 bash "$(dirname "$0")/postgres.sh" install
+# Older DuckDB clients (1.1.3, 1.5.6) in cached virtualenvs for the BI compatibility test (issue 17).
+python3 "$(dirname "$0")/../tests/bi/old_clients.py"
