@@ -24,7 +24,9 @@ CLIENT_VERSIONS = ("1.1.3", "1.5.6")
 
 
 def clients_dir() -> Path:
-    return Path(os.environ.get("LIFECYCLE_TEST_CLIENTS_DIR", Path.home() / ".cache" / "lifecycle-test-clients"))
+    return Path(
+        os.environ.get("LIFECYCLE_TEST_CLIENTS_DIR", Path.home() / ".cache" / "lifecycle-test-clients")
+    )
 
 
 def _python_in(venv: Path) -> Path:
@@ -69,8 +71,15 @@ def ensure_client(version: str) -> Path:
     else:
         subprocess.run([sys.executable, "-m", "venv", str(tmp)], check=True)
         subprocess.run(
-            [str(_python_in(tmp)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             f"duckdb=={version}"],
+            [
+                str(_python_in(tmp)),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"duckdb=={version}",
+            ],
             check=True,
         )
     # Renamed in whole, so an interrupted install is never mistaken for a ready client. A venv's
