@@ -36,12 +36,12 @@
 {% macro sendgrid_epoch_to_timestamp(epoch_text) -%}
     case
         when {{ epoch_text }} is not null and length({{ epoch_text }}) <= 24
-            and abs(cast({{ epoch_text }} as {{ dbt.type_float() }})) <= 100000000000000
+            and abs(cast({{ epoch_text }} as double precision)) <= 100000000000000
             then (to_timestamp(
                 case
-                    when abs(cast({{ epoch_text }} as {{ dbt.type_float() }})) >= 100000000000
-                        then cast({{ epoch_text }} as {{ dbt.type_float() }}) / 1000
-                    else cast({{ epoch_text }} as {{ dbt.type_float() }})
+                    when abs(cast({{ epoch_text }} as double precision)) >= 100000000000
+                        then cast({{ epoch_text }} as double precision) / 1000
+                    else cast({{ epoch_text }} as double precision)
                 end
             ) at time zone 'UTC')
     end
