@@ -95,7 +95,9 @@ def test_every_persons_lead_score_matches_the_spec_table(built_warehouse) -> Non
         }
     assert shown.keys() == expected.keys()
     wrong = {p: (shown[p], expected[p]) for p in expected if shown[p] != expected[p]}
-    assert not wrong, f"{len(wrong)} of {len(expected)} lead scores differ (shown, expected): {list(wrong.items())[:5]}"
+    assert not wrong, (
+        f"{len(wrong)} of {len(expected)} lead scores differ (shown, expected): {list(wrong.items())[:5]}"
+    )
     # The generated set must exercise the bug's input: persons with no activity in the window.
     idle = [p for p, s in expected.items() if s == 0]
     assert len(idle) > len(expected) // 10
