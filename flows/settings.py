@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Key of the erasure ledger's HMAC (SPEC 10). Unset: a random key is generated into
     # DIR/.erasure_key (mode 0600) on the first erasure. Losing it: see README, Privacy and consent.
     erasure_key: SecretStr | None = None
+    # Salt of the deterministic holdout assignment (SPEC 11, flows/activation/holdouts.py). Changing
+    # it reshuffles only persons not yet assigned (recorded groups are kept). Not a secret.
+    holdout_salt: str = "lifecycle-holdout-v1"
 
     # Zendesk API mode (SPEC 4.3). Unprefixed names, as Zendesk's own tooling uses them.
     zendesk_subdomain: str | None = Field(default=None, validation_alias=AliasChoices("ZENDESK_SUBDOMAIN"))

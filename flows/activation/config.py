@@ -99,6 +99,9 @@ class SegmentConfig(BaseModel):
     # SendGrid unsubscribe group (ASM group id) the segment is sent under: a group_unsubscribe of
     # another group does not leave a person out of it (SPEC 8). None: any unsubscribe does.
     asm_group_id: int | None = Field(default=None, ge=1, strict=True)
+    # Share of the audience held out of every destination to measure lift (SPEC 11), e.g. 0.1.
+    # Who is held out is deterministic (flows/activation/holdouts.py); 0 or unset: nobody.
+    holdout: float | None = Field(default=None, ge=0, le=0.5)
 
     @field_validator("name")
     @classmethod

@@ -9,7 +9,8 @@ table, the email suppression model, erasure requests, the identity map) in one s
 - each left-out person is counted under EVERY reason that holds for it (one person can be both
   unsubscribed and bounced), so the reasons can add up to more than `total`:
   unsubscribed, bounced (hard bounce or any drop), spam_report, erased, no_email, open_ticket and
-  bad_csat (the last two only for segments with `exclude_support_issues`);
+  bad_csat (the last two only for segments with `exclude_support_issues`), holdout (held out of
+  the segment's sends to measure lift, flows/activation/holdouts.py);
 - `duplicate_address` counts persons left out only because another person in the audience has the
   same address (one message per address); `other` is whatever remains (for example a
   group-specific suppression), so `total` is always exact.
@@ -42,6 +43,7 @@ REASONS = (
     "no_email",
     "open_ticket",
     "bad_csat",
+    "holdout",
     "duplicate_address",
     "other",
 )
@@ -57,13 +59,26 @@ def _candidates_sql(seg: SegmentConfig) -> str:
 
 
 def left_out_counts(
-    con: duckdb.DuckDBPyConnection, seg: SegmentConfig, audience: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    seg: SegmentConfig,
+    audience: pl.DataFrame,
+    held_out: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """{"candidates": n, "total": n, "by_reason": {reason: persons}} for one segment."""
+    """{"candidates": n, "total": n, "by_reason": {reason: persons}} for one segment.
+
+    `audience` is what is sent; `held_out` (person_id) the persons its holdout kept out of it.
+    """
     person_cols = set(relation_columns(con, PERSON_RELATION))
     reasons_sql = [
         "select person_id, 'no_email' as reason from left_out where email is null or trim(email) = ''"
     ]
+    held_ids = (held_out if held_out is not None else pl.DataFrame({"person_id": []})).select(
+        pl.col("person_id").cast(pl.Utf8)
+    )
+    reasons_sql.append(
+        "select person_id, 'holdout' from left_out "
+        "where cast(person_id as varchar) in (select person_id from __lifecycle_held_out)"
+    )
     sup_cols = set(relation_columns(con, SUPPRESSIONS_RELATION))
     if "suppression_reason" in sup_cols:
         reason_map = {
@@ -114,7 +129,7 @@ def left_out_counts(
             f"and p.last_bad_csat_at >= {as_of_sql} - to_days({days})"
         )
     kept = audience.select(pl.col("person_id").cast(pl.Utf8), pl.col("email").cast(pl.Utf8))
-    with registered(con, "__lifecycle_kept", kept):
+    with registered(con, "__lifecycle_kept", kept), registered(con, "__lifecycle_held_out", held_ids):
         rows = query_frame(
             con,
             f"""

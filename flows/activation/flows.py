@@ -28,6 +28,7 @@ from flows.activation.destinations.ads import ADS_COLUMNS, ads_export
 from flows.activation.destinations.file import deliver_files, file_export
 from flows.activation.destinations.http import deliver_http
 from flows.activation.exclusions import left_out_counts
+from flows.activation.holdouts import apply_holdouts, import_history
 from flows.activation.state import (
     commit_records,
     compute_diff,
@@ -261,8 +262,13 @@ def sync_flow(settings: Settings, segments: list[str] | None = None, dry_run: bo
         if not dry_run:
             ensure_schema(con)
             start_run(con, run_id, as_of, [s.name for s in selected])
+            import_history(con, settings.raw_dir, config, settings.holdout_salt, run_id)
+        # Held-out persons (segments with `holdout`) leave the audience here, before any destination.
+        audiences, held_out = apply_holdouts(
+            con, config, audiences, salt=settings.holdout_salt, record=not dry_run, as_of=as_of, run_id=run_id
+        )
         for seg in selected:
-            left_out = left_out_counts(con, seg, audiences[seg.name])
+            left_out = left_out_counts(con, seg, audiences[seg.name], held_out.get(seg.name))
             for dest_name in seg.destinations:
                 dest = config.destinations[dest_name]
                 row = sync_destination_task.with_options(task_run_name=f"sync-{seg.name}-{dest.name}")(
