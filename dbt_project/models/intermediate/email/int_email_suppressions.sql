@@ -7,7 +7,9 @@
       (`unsubscribed_group_ids`); it suppresses that group's audiences, and every audience that
       declares no group (int_email_consent_by_group);
     - hard_bounce: a bounce whose type is 'bounce' (a missing type counts as hard; 'blocked' is soft);
-    - dropped: any dropped event; spam_report: any spamreport; erasure_request: on an erasure request.
+    - dropped: any dropped event; spam_report: any spamreport; erasure_request: on an erasure request,
+      including an erasure CSV row quarantined for a missing or unparseable `requested_at` (its load
+      time stands in: the request still holds, SPEC 10).
     Quarantined records count (int_email_consent_events), and no as_of filter applies: a withdrawal
     is honoured whatever as_of says. suppression_reason lists every reason that holds, alphabetically.
 -#}
@@ -28,6 +30,26 @@ consent_by_group as (
 erasure_requests as (
 
     select * from {{ ref('stg_privacy__erasure_requests') }}
+
+),
+
+-- Erasure rows ingest quarantined for their time: the address is the one email-like token of the
+-- CSV line (whatever the column order), and the load time stands in for the request time.
+rejected_erasures as (
+
+    select
+        {{ lifecycle.regex_group('raw_text', '([^ ,;"<>()]+@[^ ,;"<>()]+)') }} as email,
+        _loaded_at as requested_at
+    from {{ source('quarantine', 'rejects') }}
+    where source = 'erasure' and raw_text is not null and reason like '%requested_at%'
+
+),
+
+all_erasure_requests as (
+
+    select email, requested_at from erasure_requests
+    union all
+    select email, requested_at from rejected_erasures
 
 ),
 
@@ -70,7 +92,7 @@ erasures as (
     select
         {{ lifecycle.email_match_key('email') }} as email_key,
         min(requested_at) as erasure_requested_at
-    from erasure_requests
+    from all_erasure_requests
     group by {{ lifecycle.email_match_key('email') }}
 
 ),

@@ -31,9 +31,10 @@ tickets as (
 
 ),
 
-suppressions as (
+-- Consent over every address of the person, matched by the one email rule's match key.
+email_consent as (
 
-    select * from {{ ref('int_email_suppressions') }}
+    select * from {{ ref('int_email_consent_by_person') }}
 
 ),
 
@@ -170,15 +171,11 @@ final as (
         person_stages.last_order_at,
         person_stages.order_count,
         person_stages.net_revenue,
-        case
-            when person_stages.email is null then 'unknown'
-            when suppressions.is_unsubscribed then 'unsubscribed'
-            when suppressions.email is not null then 'suppressed'
-            else 'subscribed'
-        end as email_consent_state,
-        suppressions.email is not null as is_email_suppressed,
-        suppressions.suppression_reason,
-        suppressions.suppressed_since,
+        coalesce(email_consent.email_consent_state, 'unknown') as email_consent_state,
+        coalesce(email_consent.is_suppressed_from_all, false) as is_email_suppressed,
+        email_consent.suppression_reason,
+        email_consent.suppressed_since,
+        email_consent.unsubscribed_group_ids,
         coalesce(ticket_summary.open_tickets, 0) as open_tickets,
         coalesce(ticket_summary.open_high_urgent_tickets, 0) as open_high_urgent_tickets,
         coalesce(ticket_summary.csat_good, 0) as csat_good,
@@ -191,7 +188,7 @@ final as (
         person_stages.as_of
     from person_stages
     left join lead_statuses on lead_statuses.person_id = person_stages.person_id
-    left join suppressions on suppressions.email = person_stages.email
+    left join email_consent on email_consent.person_id = person_stages.person_id
     left join ticket_summary on ticket_summary.person_id = person_stages.person_id
     left join first_touch on first_touch.person_id = person_stages.person_id
     left join first_referrer on first_referrer.person_id = person_stages.person_id
