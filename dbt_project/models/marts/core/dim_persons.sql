@@ -24,6 +24,12 @@ lead_statuses as (
 
 ),
 
+contact_details as (
+
+    select * from {{ ref('int_persons_contact_details') }}
+
+),
+
 tickets as (
 
     select * from {{ ref('fct_tickets') }}
@@ -146,6 +152,9 @@ final as (
         person_stages.user_id,
         person_stages.phone,
         person_stages.name,
+        contact_details.first_name,
+        contact_details.last_name,
+        contact_details.phone_e164,
         person_stages.first_seen_at,
         person_stages.last_seen_at,
         person_stages.is_lead,
@@ -188,6 +197,7 @@ final as (
         person_stages.as_of
     from person_stages
     left join lead_statuses on lead_statuses.person_id = person_stages.person_id
+    left join contact_details on contact_details.person_id = person_stages.person_id
     left join email_consent on email_consent.person_id = person_stages.person_id
     left join ticket_summary on ticket_summary.person_id = person_stages.person_id
     left join first_touch on first_touch.person_id = person_stages.person_id

@@ -17,6 +17,8 @@
 {%- set json_paths = [
     '$.traits.email', '$.context.traits.email', '$.properties.email',
     '$.traits.name', '$.context.traits.name',
+    '$.traits.first_name', '$.context.traits.first_name',
+    '$.traits.last_name', '$.context.traits.last_name',
     '$.traits.phone', '$.context.traits.phone',
     '$.context.campaign.source', '$.context.campaign.medium', '$.context.campaign.name',
     '$.context.campaign.term', '$.context.campaign.content',
@@ -104,6 +106,14 @@ renamed as (
             {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.name') }},
             {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.name') }}
         )), '') as name,
+        nullif(trim(coalesce(
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.first_name') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.first_name') }}
+        )), '') as first_name,
+        nullif(trim(coalesce(
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.last_name') }},
+            {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.last_name') }}
+        )), '') as last_name,
         nullif(trim(coalesce(
             {{ lifecycle.json_texts_item('fields', json_paths, '$.traits.phone') }},
             {{ lifecycle.json_texts_item('fields', json_paths, '$.context.traits.phone') }}
