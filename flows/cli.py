@@ -74,6 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("report", parents=[after], help="write the KPI report (HTML)")
     sub.add_parser("publish", parents=[after], help="publish marts for BI (after a good run)")
 
+    person = sub.add_parser(
+        "person", parents=[after], help="one person: show, export (access request), erase"
+    )
+    person.add_argument("action", choices=("show", "export", "erase"))
+    person.add_argument(
+        "who", metavar="EMAIL|PERSON_ID", help="an email address, a person_id or another identifier"
+    )
+    person.add_argument("--json", action="store_true", help="show: print JSON instead of text")
+    person.add_argument(
+        "--out", type=Path, default=None, help="export: file to write (default DIR/exports/<id>.json)"
+    )
+
     serve = sub.add_parser("serve", parents=[after], help="start the scheduled deployments")
     serve.add_argument("--ingest-cron", default="0 * * * *", help="cron for ingest (default hourly)")
     serve.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
@@ -121,6 +133,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(summary)
         return 0
+    if cmd == "person":  # reads the warehouse read-only (erase: privacy's erasure); no Prefect server
+        from flows.privacy.person import run_cli
+
+        return run_cli(settings, args.action, args.who, as_json=args.json, out=args.out)
     from flows.prefect_client import share_tls_context
 
     share_tls_context()  # every other command runs Prefect flows: one TLS context for all its API clients
