@@ -22,9 +22,8 @@ import argparse
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,15 +33,8 @@ import duckdb
 
 from flows.settings import Settings
 from flows.sources import records
-from flows.sources.loader import (
-    BatchOrderError,
-    Planned,
-    commit_batch,
-    commit_changed,
-    commit_load,
-    drop_temp,
-    parse,
-)
+from flows.sources.loader import Planned, commit_batch, commit_changed, commit_load, parse
+from flows.sources.session import StagingSession
 from flows.sources.specs import SPECS, SourceSpec
 from flows.sources.summary import FileResult, IngestSummary, SourceSummary
 from flows.warehouse import connect
@@ -113,7 +105,7 @@ def _plan(path: Path, rel: str, prior: _Prior | None) -> tuple[str, Planned | No
     st = path.stat()
     if prior is not None and st.st_size == prior.size and st.st_mtime_ns == prior.mtime_ns:
         return "skip", None, None
-    size = st.st_size if records.is_document(path) else records._complete_size(path)
+    size = st.st_size if records.is_document(path) else records.complete_size(path)
     if prior is None:
         digest, _ = file_hash(path, size)
         return "load", Planned(rel, size, st.st_mtime_ns, digest), None
@@ -139,11 +131,20 @@ def _plan(path: Path, rel: str, prior: _Prior | None) -> tuple[str, Planned | No
     return "changed", Planned(rel, size, st.st_mtime_ns, digest, status="changed"), reason
 
 
-def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> SourceSummary:
-    """Load every new or grown file of one source through `con` (one transaction per batch)."""
+# Runs after a source's loads committed, on the same connection (e.g. ingest-time redaction).
+AfterLoad = Callable[[duckdb.DuckDBPyConnection, SourceSummary], None]
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection, settings: Settings, source: str, *, after_load: AfterLoad | None = None
+) -> SourceSummary:
+    """Load every new or grown file of one source through `con` (one transaction per batch).
+
+    `after_load(con, summary)` runs once the source's last batch has committed and its temp
+    relations are gone, before the checkpoint, when any file was loaded.
+    """
     spec = SPECS[source]
     summary = SourceSummary(source)
-    raw_dir = settings.raw_dir
     con.execute("set TimeZone = 'UTC'")
     # Line numbers are read positions (records.py): insertion order must be kept (DuckDB's default).
     con.execute("set preserve_insertion_order = true")
@@ -151,10 +152,28 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
     # of rewriting the same partly filled row groups after every file.
     con.execute("set checkpoint_threshold = '1GB'")
     priors = _priors(con, source)
-    # Scratch copies of a run that was killed: only one ingest of a source runs at a time.
-    for stale in settings.root.glob(f".ingest-{source}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".ingest-{source}-", dir=settings.root))
+    try:
+        with StagingSession.open(con, settings.root, source) as session:
+            _ingest_planned(session, settings, spec, priors, summary)
+        if after_load is not None and summary.files:
+            after_load(con, summary)
+    finally:
+        con.execute("reset checkpoint_threshold")
+        if summary.files:
+            with contextlib.suppress(duckdb.Error):  # skipped if other transactions are running
+                con.execute("checkpoint")
+    return summary
+
+
+def _ingest_planned(
+    session: StagingSession,
+    settings: Settings,
+    spec: SourceSpec,
+    priors: dict[str, _Prior],
+    summary: SourceSummary,
+) -> None:
+    """Plan every file of the source and load what is new, in path order."""
+    con, source, raw_dir = session.con, spec.name, settings.raw_dir
     max_bytes = settings.ingest_batch_mib << 20
     # Files are hashed ahead on one thread (hashlib releases the GIL) while DuckDB loads the
     # batches before them: hashing 4.6 GiB took 5 s during which the loader waited.
@@ -179,47 +198,36 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, source: str
                 summary.skipped_files += 1
                 continue
             if action == "changed":
-                summary.add(commit_changed(con, spec, plan, utc_now(), reason or "file changed"))
+                summary.add(commit_changed(session, spec, plan, utc_now(), reason or "file changed"))
                 continue
             if batch_kind(spec, path, plan) is not None:
                 if batchable and pending + _weight(path, plan) > max_bytes:
                     # A full batch loads now, while later files are still being hashed.
-                    _load_batches(con, spec, batchable, settings, tmp_dir, summary)
+                    _load_batches(session, spec, batchable, max_bytes, summary)
                     pending = 0
                 batchable.append((path, plan))
                 pending += _weight(path, plan)
                 continue
             # Files load in path order (the first occurrence of a duplicate wins): flush first.
-            _load_batches(con, spec, batchable, settings, tmp_dir, summary)
+            _load_batches(session, spec, batchable, max_bytes, summary)
             pending = 0
-            result = load_one(con, spec, path, plan, tmp_dir)
+            result = load_one(session, spec, path, plan)
             if result is not None:
                 summary.add(result)
-        _load_batches(con, spec, batchable, settings, tmp_dir, summary)
+        _load_batches(session, spec, batchable, max_bytes, summary)
     finally:
         planner.shutdown(wait=True, cancel_futures=True)
-        records.drop_records(con)
-        drop_temp(con, spec)
-        con.execute("reset checkpoint_threshold")
-        if summary.files:
-            with contextlib.suppress(duckdb.Error):  # skipped if other transactions are running
-                con.execute("checkpoint")
-        for table in ("_csv", "_dupkeys", "_seen", "_doc", "_docs", "_bad", "_csv_good", "_batch_paths"):
-            con.execute(f"drop table if exists {table}")
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    return summary
 
 
 def _load_batches(
-    con: duckdb.DuckDBPyConnection,
+    session: StagingSession,
     spec: SourceSpec,
     pending: list[tuple[Path, Planned]],
-    settings: Settings,
-    tmp_dir: Path,
+    max_bytes: int,
     summary: SourceSummary,
 ) -> None:
-    for batch in batches(spec, pending, settings.ingest_batch_mib << 20):
-        for result in load_batch(con, spec, batch, tmp_dir):
+    for batch in batches(spec, pending, max_bytes):
+        for result in load_batch(session, spec, batch):
             summary.add(result)
     pending.clear()
 
@@ -268,60 +276,59 @@ def batches(
     return out
 
 
-def load_batch(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[tuple[Path, Planned]], tmp_dir: Path
-) -> list:
-    """Load a batch in one transaction; if it cannot be read as one (a damaged file in it), load
-    its halves, down to the damaged file alone."""
+def load_batch(session: StagingSession, spec: SourceSpec, batch: list[tuple[Path, Planned]]) -> list:
+    """Load a batch in one transaction; if it cannot be read as one (a damaged file in it, or
+    lines not read in file order), load its halves, down to the damaged file alone."""
     if len(batch) <= 1:
-        results = [load_one(con, spec, path, plan, tmp_dir) for path, plan in batch]
+        results = [load_one(session, spec, path, plan) for path, plan in batch]
         return [r for r in results if r is not None]
     paths = [p for p, _ in batch]
     plans = [plan for _, plan in batch]
+    half = len(batch) // 2
     try:
         if batch_kind(spec, paths[0], plans[0]) == "lines":
-            records.stage_lines_batch(con, paths)
-            parsed = parse(con, spec, 1, n_files=len(paths), batch_numbered=True, positional=True)
+            records.stage_lines_batch(session, paths)
+            parsed = parse(session, spec, 1, n_files=len(paths), batch_numbered=True, positional=True)
         else:
-            leftover = records.stage_documents_batch(con, paths, zendesk=spec.zendesk_pages)
+            leftover = records.stage_documents_batch(session, paths, zendesk=spec.zendesk_pages)
             if leftover:
                 # A document of unusual shape loads alone, in its place in path order (the first
                 # occurrence of a duplicate wins): the files before it, it, then the rest.
                 first = min(leftover)
                 return (
-                    load_batch(con, spec, batch[:first], tmp_dir)
-                    + load_batch(con, spec, batch[first : first + 1], tmp_dir)
-                    + load_batch(con, spec, batch[first + 1 :], tmp_dir)
+                    load_batch(session, spec, batch[:first])
+                    + load_batch(session, spec, batch[first : first + 1])
+                    + load_batch(session, spec, batch[first + 1 :])
                 )
-            parsed = parse(con, spec, 1, n_files=len(paths))
-    except (*records.READ_ERRORS, BatchOrderError):
+            parsed = parse(session, spec, 1, n_files=len(paths))
+    except records.READ_ERRORS:
         # A damaged file in the batch: halve it, so one bad file among hundreds costs a few
         # re-reads of shrinking halves, and only that file takes the slow path.
-        half = len(batch) // 2
-        return load_batch(con, spec, batch[:half], tmp_dir) + load_batch(con, spec, batch[half:], tmp_dir)
-    return commit_batch(con, spec, plans, parsed, utc_now())
+        return load_batch(session, spec, batch[:half]) + load_batch(session, spec, batch[half:])
+    if not parsed.in_order:
+        return load_batch(session, spec, batch[:half]) + load_batch(session, spec, batch[half:])
+    return commit_batch(session, spec, plans, parsed, utc_now())
 
 
-def load_one(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, plan: Planned, tmp_dir: Path
-) -> FileResult | None:
+def load_one(session: StagingSession, spec: SourceSpec, path: Path, plan: Planned) -> FileResult | None:
     """Stage, parse (re-staging the slow way if the strict read fails) and commit one file."""
     if spec.csv_columns:
-        staged = records.stage_csv(con, path, spec.csv_columns)
+        staged = records.stage_csv(session, path, spec.csv_columns)
     else:
-        staged = records.stage_file(con, path, tmp_dir, zendesk=spec.zendesk_pages)
+        staged = records.stage_file(session, path, zendesk=spec.zendesk_pages)
     try:
-        parsed = parse(con, spec, plan.first_line, positional=staged.positional)
+        parsed = parse(session, spec, plan.first_line, positional=staged.positional)
     except records.READ_ERRORS:
         if not staged.positional:
             raise
-        records.restage_slow(con, staged, tmp_dir)
-        parsed = parse(con, spec, plan.first_line)
+        records.restage_slow(session, staged)
+        parsed = parse(session, spec, plan.first_line)
     if plan.status == "appended" and parsed.rows_in == 0:
+        session.drop_batch()
         return None  # grew only by an incomplete line; the next run picks it up
     # plan.size stays the hashed size even if the file grew since: lines read beyond it are
     # counted in last_line, so the next run's prefix check still matches and skips them.
-    return commit_load(con, spec, plan, parsed, utc_now())
+    return commit_load(session, spec, plan, parsed, utc_now())
 
 
 def ingest_source(settings: Settings, source: str) -> SourceSummary:

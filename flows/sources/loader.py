@@ -32,8 +32,11 @@ from datetime import datetime
 import duckdb
 
 from flows.sources import records
+from flows.sources.session import StagingSession
 from flows.sources.specs import SourceSpec, Target
 from flows.sources.summary import FileResult
+
+_S = StagingSession
 
 # Orders records across a batch: file_no * _ORD_STEP + line_no (line numbers stay below 1e12).
 _ORD_STEP = 1_000_000_000_000
@@ -66,6 +69,9 @@ class Parsed:
     files: dict[int, FileCounts] = field(default_factory=dict)
     good: dict[tuple[int, int], int] = field(default_factory=dict)  # (target, file_no) -> valid records
     has_pre_rejects: bool = False
+    # False when a multi-file batch's line numbering is not contiguous per file (the reader did not
+    # keep file and line order): nothing may commit; the caller loads its files one by one.
+    in_order: bool = True
 
     @property
     def rows_in(self) -> int:
@@ -76,27 +82,23 @@ class Parsed:
         return max((f.last_line for f in self.files.values()), default=0)
 
 
-class BatchOrderError(AssertionError):
-    """A multi-file batch's line numbering is not contiguous per file: load its files one by one."""
-
-
 def _null_safe(key: tuple[str, ...], left: str, right: str) -> str:
     return " and ".join(f"{left}.{k} is not distinct from {right}.{k}" for k in key)
 
 
 def _staged_table(spec: SourceSpec) -> str:
-    return "_csv" if spec.csv_columns else "_records"
+    return spec.targets[0].staged_table
 
 
 _ORDER_SAFE_OPERATORS = {"PROJECTION", "FILTER", "READ_CSV"}
 _order_safe_cache: dict[str, bool] = {}
 
 
-def order_safe(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+def order_safe(session: StagingSession, sql: str) -> bool:
     """Whether DuckDB's plan for `sql` only projects and filters the reader's rows: then CREATE TABLE
     AS keeps read order and row ids are line numbers. Any join, aggregate or sort would not."""
     if sql not in _order_safe_cache:
-        plan = json.loads(con.execute(f"explain (format json) {sql}").fetchall()[0][1])
+        plan = json.loads(session.fetchall(f"explain (format json) {sql}")[0][1])
         names: set[str] = set()
         stack = list(plan)
         while stack:
@@ -107,13 +109,8 @@ def order_safe(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     return _order_safe_cache[sql]
 
 
-def _drop_parsed(con: duckdb.DuckDBPyConnection, n: int) -> None:
-    records.drop_view_or_table(con, f"_parsed_{n}")
-    con.execute(f"drop table if exists _parsed_{n}_rows")
-
-
 def parse(
-    con: duckdb.DuckDBPyConnection,
+    target: StagingSession | duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     first_line: int,
     *,
@@ -128,48 +125,52 @@ def parse(
     positional view over a strict read (records.py): this parse is then the one read of the files
     and numbers the lines itself. A single file's non-positional stage may hold pre-rejected lines
     (bad bytes, a broken document); a batch's never does, because a batch is one strict read that
-    either succeeds or raises.
+    either succeeds or raises. A batch whose line numbers are not contiguous per file comes back
+    with `in_order` False.
     """
+    session = StagingSession.of(target)
+    if batch_numbered and len(spec.targets) != 1:
+        raise ValueError("batch-wide line numbers need a single target")
     if positional and (
         len(spec.targets) != 1
         or spec.targets[0].entity is not None
-        or not order_safe(con, spec.targets[0].select_sql)
+        or not order_safe(session, spec.targets[0].select_sql)
     ):
-        records.number_lines(con)
+        records.number_lines(session)
         positional = False
     parsed = Parsed(files={i: FileCounts(last_line=first_line - 1) for i in range(n_files)})
     line_filter = f"where line_no >= {int(first_line)}" if n_files == 1 else ""
-    for n, target in enumerate(spec.targets):
-        _drop_parsed(con, n)
+    for n, tgt in enumerate(spec.targets):
+        parsed_name, rows_name = _S.parsed(n), _S.parsed_rows(n)
+        session.drop(parsed_name, rows_name)
         if positional:
             # The one read of the files: every staged line yields one row, in read order.
-            con.execute(
-                f"create temp table _parsed_{n}_rows as select * exclude (line_no) from ({target.select_sql})"
+            session.execute(
+                f"create temp table {rows_name} as select * exclude (line_no) from ({tgt.select_sql})"
             )
-            con.execute(
-                f"create temp view _parsed_{n} as select * from (select rowid + 1 as line_no, *, "
-                f"file_no::bigint * {_ORD_STEP} + rowid + 1 as _ord from _parsed_{n}_rows) {line_filter}"
+            session.execute(
+                f"create temp view {parsed_name} as select * from (select rowid + 1 as line_no, *, "
+                f"file_no::bigint * {_ORD_STEP} + rowid + 1 as _ord from {rows_name}) {line_filter}"
             )
         else:
-            con.execute(
-                f"create temp table _parsed_{n} as "
-                f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({target.select_sql}) "
+            session.execute(
+                f"create temp table {parsed_name} as "
+                f"select *, file_no::bigint * {_ORD_STEP} + line_no as _ord from ({tgt.select_sql}) "
                 f"{line_filter}"
             )
-    if batch_numbered and len(spec.targets) != 1:
-        raise BatchOrderError("batch-wide line numbers need a single target")
     for n in range(len(spec.targets)):
-        stats = con.execute(
-            f"select file_no, count(*), min(line_no), max(line_no), count(reason) from _parsed_{n} "
+        stats = session.fetchall(
+            f"select file_no, count(*), min(line_no), max(line_no), count(reason) from {_S.parsed(n)} "
             "group by file_no"
-        ).fetchall()
+        )
         for file_no, count, low, top, rejects in stats:
             counts = parsed.files[file_no]
             if batch_numbered:
                 # Lines numbered across the batch: this file's first line is its offset + 1. The
                 # reader keeps file and line order, so each file's numbers must be contiguous.
                 if top - low + 1 != count:
-                    raise BatchOrderError(f"file {file_no} of the batch was not read in line order")
+                    parsed.in_order = False
+                    return parsed
                 counts.line_offset = low - 1
             counts.rows_in += count
             counts.last_line = max(counts.last_line, (top or 0) - counts.line_offset)
@@ -177,32 +178,32 @@ def parse(
             parsed.good[(n, file_no)] = count - rejects
     if n_files == 1 and not positional:
         staged = _staged_table(spec)
-        count, top = con.execute(
+        count, top = session.fetchall(
             f"select count(*), max(line_no) from {staged} where pre_reason is not null and line_no >= ?",
             [first_line],
-        ).fetchall()[0]
+        )[0]
         only = parsed.files[0]
         only.rows_in += count
         only.last_line = max(only.last_line, top or 0)
         parsed.has_pre_rejects = count > 0
-        staged_total = con.execute(
-            f"select count(*) from {staged} where line_no >= ?", [first_line]
-        ).fetchall()[0][0]
+        staged_total = session.fetchall(f"select count(*) from {staged} where line_no >= ?", [first_line])[0][
+            0
+        ]
         if staged_total != parsed.rows_in:  # a record no target reads would vanish silently
             raise AssertionError(f"{staged_total} staged records but {parsed.rows_in} validated")
     return parsed
 
 
 def _load_target(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, n: int, target: Target, loaded_at: datetime
+    session: StagingSession, spec: SourceSpec, n: int, target: Target, loaded_at: datetime
 ) -> tuple[int, dict[int, int]]:
     """Quarantine, de-duplicate and append one target table; returns (rows loaded, duplicates per file)."""
-    parsed = f"_parsed_{n}"
-    has_json = any(c in ("message", "record") for c in target.columns)
-    raw_text = "coalesce(p.line, p.j::varchar)" if has_json else "p.line"
+    con = session.con
+    parsed = _S.parsed(n)
+    raw_text = "p.line" if target.json_column is None else "coalesce(p.line, p.j::varchar)"
     con.execute(
         f"insert into raw.rejects select ?, f.rel, p.line_no - f.line_offset, p.reason, {raw_text}, ? "
-        f"from {parsed} as p join _batch_files as f using (file_no) where p.reason is not null",
+        f"from {parsed} as p join {_S.BATCH_FILES} as f using (file_no) where p.reason is not null",
         [spec.name, loaded_at],
     )
     keys = ", ".join(target.key)
@@ -210,14 +211,14 @@ def _load_target(
     # of numbering every row with a window; the first occurrence (lowest file, then line) wins.
     con.execute(
         f"""
-        create or replace temp table _dupkeys as
+        create or replace temp table {_S.DUPKEYS} as
         select {keys}, min(_ord) as first_ord from {parsed} where reason is null
         group by all having count(*) > 1
         """
     )
     con.execute(
         f"""
-        create or replace temp table _seen as
+        create or replace temp table {_S.SEEN} as
         select distinct {", ".join(f"h.{k}" for k in target.key)}
         from {target.table} as h
         semi join (select {keys} from {parsed} where reason is null) as b
@@ -227,28 +228,28 @@ def _load_target(
     # Every record that must not be appended: repeats within the batch, and keys already in history.
     con.execute(
         f"""
-        create or replace temp table _dups as
-        select b._ord from {parsed} as b join _dupkeys as d on {_null_safe(target.key, "d", "b")}
+        create or replace temp table {_S.DUPS} as
+        select b._ord from {parsed} as b join {_S.DUPKEYS} as d on {_null_safe(target.key, "d", "b")}
         where b.reason is null and b._ord > d.first_ord
         union
-        select b._ord from {parsed} as b semi join _seen as s on {_null_safe(target.key, "s", "b")}
+        select b._ord from {parsed} as b semi join {_S.SEEN} as s on {_null_safe(target.key, "s", "b")}
         where b.reason is null
         """
     )
-    select_cols = ", ".join("p.j" if c in ("message", "record") else f"p.{c}" for c in target.columns)
+    select_cols = ", ".join("p.j" if c == target.json_column else f"p.{c}" for c in target.columns)
     cols = ", ".join(target.columns)
     loaded = con.execute(
         f"""
         insert into {target.table} ({cols}, _file, _line, _loaded_at)
         select {select_cols}, f.rel, p.line_no - f.line_offset, ?
         from {parsed} as p
-        join _batch_files as f using (file_no)
-        anti join _dups as d on d._ord = p._ord
+        join {_S.BATCH_FILES} as f using (file_no)
+        anti join {_S.DUPS} as d on d._ord = p._ord
         where p.reason is null
         """,
         [loaded_at],
     ).fetchall()[0][0]
-    dups = con.execute(f"select _ord // {_ORD_STEP}, count(*) from _dups group by 1").fetchall()
+    dups = con.execute(f"select _ord // {_ORD_STEP}, count(*) from {_S.DUPS} group by 1").fetchall()
     return loaded, {int(file_no): count for file_no, count in dups}
 
 
@@ -292,7 +293,7 @@ def _insert_manifest(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
 
 
 def commit_batch(
-    con: duckdb.DuckDBPyConnection,
+    target: StagingSession | duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     plans: list[Planned],
     parsed: Parsed,
@@ -300,17 +301,21 @@ def commit_batch(
     extra_sql: list[tuple[str, list]] | None = None,
 ) -> list[FileResult]:
     """Everything parsed for `plans` (file_no = position in the list) goes in, atomically, with
-    one manifest row per file."""
+    one manifest row per file. The batch's temp relations are dropped after the commit."""
+    if not parsed.in_order:
+        raise ValueError("a batch whose line numbers are out of order must not commit")
+    session = StagingSession.of(target)
+    con = session.con
     results = [
         FileResult(path=p.rel, status=p.status, rows_in=parsed.files[i].rows_in) for i, p in enumerate(plans)
     ]
     for i, result in enumerate(results):
         result.rejects = parsed.files[i].rejects
     con.execute(
-        "create or replace temp table _batch_files (file_no integer, rel varchar, line_offset bigint)"
+        f"create or replace temp table {_S.BATCH_FILES} (file_no integer, rel varchar, line_offset bigint)"
     )
     con.executemany(
-        "insert into _batch_files values (?, ?, ?)",
+        f"insert into {_S.BATCH_FILES} values (?, ?, ?)",
         [[i, p.rel, parsed.files[i].line_offset] for i, p in enumerate(plans)],
     )
     con.execute("begin transaction")
@@ -321,8 +326,8 @@ def commit_batch(
                 f"from {_staged_table(spec)} where pre_reason is not null and line_no >= ?",
                 [spec.name, plans[0].rel, loaded_at, plans[0].first_line],
             ).fetchall()[0][0]
-        for n, target in enumerate(spec.targets):
-            loaded, dups = _load_target(con, spec, n, target, loaded_at)
+        for n, tgt in enumerate(spec.targets):
+            loaded, dups = _load_target(session, spec, n, tgt, loaded_at)
             counted = 0
             for i, result in enumerate(results):
                 appended = parsed.good.get((n, i), 0) - dups.get(i, 0)
@@ -341,13 +346,12 @@ def commit_batch(
         con.execute("rollback")
         raise
     # Free this batch's staged and parsed copies before the next batch is staged.
-    drop_temp(con, spec)
-    records.drop_records(con)
+    session.drop_batch()
     return results
 
 
 def commit_load(
-    con: duckdb.DuckDBPyConnection,
+    target: StagingSession | duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     plan: Planned,
     parsed: Parsed,
@@ -355,15 +359,16 @@ def commit_load(
     extra_sql: list[tuple[str, list]] | None = None,
 ) -> FileResult:
     """One file (or API page) in its own transaction."""
-    return commit_batch(con, spec, [plan], parsed, loaded_at, extra_sql)[0]
+    return commit_batch(target, spec, [plan], parsed, loaded_at, extra_sql)[0]
 
 
 def commit_changed(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, plan: Planned, loaded_at: datetime, reason: str
+    session: StagingSession, spec: SourceSpec, plan: Planned, loaded_at: datetime, reason: str
 ) -> FileResult:
     """A file whose already-loaded content changed: quarantine the new version as one reject and
     remember it, so it is reported once and never doubles rows."""
     result = FileResult(path=plan.rel, rows_in=1, rejects=1, status="changed")
+    con = session.con
     con.execute("begin transaction")
     try:
         con.execute(
@@ -376,10 +381,3 @@ def commit_changed(
         con.execute("rollback")
         raise
     return result
-
-
-def drop_temp(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    for n in range(len(spec.targets)):
-        _drop_parsed(con, n)
-    for table in ("_batch_files", "_dups", "_dupkeys", "_seen"):
-        con.execute(f"drop table if exists {table}")

@@ -1,4 +1,5 @@
-"""Turn raw files into the temp table `_records(line_no, line, entity, pre_reason, file_no)`.
+"""Turn raw files into the staged records `_records(line_no, line, entity, pre_reason, file_no)`
+(CSV: `_csv`); the relations belong to the caller's `StagingSession` (session.py).
 
 Every loader works on that one shape, so web, email and tickets share the same validation,
 de-duplication and accounting code, whatever the file layout:
@@ -17,7 +18,8 @@ de-duplication and accounting code, whatever the file layout:
 
 from __future__ import annotations
 
-import contextlib
+import csv
+import gzip
 import os
 import re
 import tempfile
@@ -26,6 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from flows.sources.session import StagingSession
+
+_S = StagingSession
 
 # Longest record a JSONL line may hold. DuckDB's CSV reader allocates a buffer of about 16 lines of
 # this size per thread, so 100 MiB meant 1.5 GiB per thread and parallel reads ran out of memory;
@@ -74,23 +80,24 @@ READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.Conversi
 # AS preserve read order ("order preservation" in its docs), so the parsed table's rowid + 1 is the
 # line number. Where a parse is not order-safe, `number_lines` copies the lines once and numbers
 # them by that copy's rowid.
-def _view_lines(con: duckdb.DuckDBPyConnection, paths: str, file_no: str) -> None:
+def _view_lines(session: StagingSession, paths: str, file_no: str) -> None:
     """`_records` = a positional view over the non-blank lines of `paths` (a SQL string or list
     literal). Reading it raises one of READ_ERRORS if a file cannot be read strictly."""
-    drop_records(con)
-    con.execute(
-        "create temp view _records as select null::bigint as line_no, line, null::varchar as entity, "
+    session.drop(_S.RECORDS, _S.LINES)
+    session.execute(
+        f"create temp view {_S.RECORDS} as select null::bigint as line_no, line, null::varchar as entity, "
         f"null::varchar as pre_reason, {file_no} as file_no from read_csv({paths}, {_LINE_OPTS}) "
         f"where {_NON_BLANK}"
     )
 
 
-def number_lines(con: duckdb.DuckDBPyConnection) -> None:
+def number_lines(session: StagingSession) -> None:
     """Turn a positional `_records` into a numbered one (1.. in read order across its files)."""
-    con.execute("create or replace temp table _lines as select file_no, line from _records")
-    con.execute(
-        "create or replace temp view _records as select rowid + 1 as line_no, line, null::varchar as entity, "
-        "null::varchar as pre_reason, file_no from _lines"
+    session.execute(f"create or replace temp table {_S.LINES} as select file_no, line from {_S.RECORDS}")
+    session.drop(_S.RECORDS)
+    session.execute(
+        f"create temp view {_S.RECORDS} as select rowid + 1 as line_no, line, null::varchar as entity, "
+        f"null::varchar as pre_reason, file_no from {_S.LINES}"
     )
 
 
@@ -104,37 +111,26 @@ def is_document(path: Path) -> bool:
     return name.endswith(".json")
 
 
-def drop_view_or_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop temp relation `name`, whether it is a view or a table (DuckDB's DROP names the kind)."""
-    for kind in ("view", "table"):
-        with contextlib.suppress(duckdb.CatalogException):
-            con.execute(f"drop {kind} if exists {name}")
-
-
-def drop_records(con: duckdb.DuckDBPyConnection) -> None:
-    """`_records` is a temp table or a temp view (over a reader or `_lines`); drop whichever it is."""
-    drop_view_or_table(con, "_records")
-    con.execute("drop table if exists _lines")
-
-
-def create_records(con: duckdb.DuckDBPyConnection) -> None:
-    drop_records(con)
-    con.execute(
-        "create or replace temp table _records "
+def create_records(target: StagingSession | duckdb.DuckDBPyConnection) -> None:
+    """An empty `_records` table (replacing a staged view or table of the previous file)."""
+    session = StagingSession.of(target)
+    session.drop(_S.RECORDS, _S.LINES)
+    session.execute(
+        f"create temp table {_S.RECORDS} "
         "(line_no bigint, line varchar, entity varchar, pre_reason varchar, file_no integer default 0)"
     )
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path, *, zendesk: bool = False) -> Staged:
+def stage_file(session: StagingSession, path: Path, *, zendesk: bool = False) -> Staged:
     """Fill `_records` for `path`. Never raises for bad content: bad content becomes rows with a
     `pre_reason` (or a reason found later by the source's validation)."""
-    create_records(con)
+    create_records(session)
     if is_document(path):
-        return _stage_document(con, path, tmp_dir, zendesk=zendesk)
-    return _stage_lines(con, path, tmp_dir)
+        return _stage_document(session, path, zendesk=zendesk)
+    return _stage_lines(session, path)
 
 
-def _complete_size(path: Path) -> int:
+def complete_size(path: Path) -> int:
     """Bytes up to and including the last newline of a plain file: a line still being written by
     an appender is left for the next run instead of being rejected as malformed."""
     size = path.stat().st_size
@@ -158,30 +154,30 @@ def _complete_size(path: Path) -> int:
         return 0
 
 
-def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> Staged:
+def _stage_lines(session: StagingSession, path: Path) -> Staged:
     """Stage a JSONL file as a positional view over DuckDB's strict reader; if reading it fails
     (bad bytes, broken gzip, an over-long line), `restage_slow` stages it with a reject per bad line."""
-    complete = _complete_size(path)
+    complete = complete_size(path)
     if complete == 0:
         return Staged(0, 0)
     source_path = path
     if complete != path.stat().st_size:
         # Only read the complete lines: copy them (rare: a file caught mid-write). The copy lives
-        # in tmp_dir, which the caller removes after the load.
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".jsonl")
+        # in the session's scratch directory, removed when the session closes.
+        fd, name = tempfile.mkstemp(dir=session.scratch, suffix=".jsonl")
         with os.fdopen(fd, "wb") as out, path.open("rb") as src:
             out.write(src.read(complete))
         source_path = Path(name)
-    _view_lines(con, _sql_str(str(source_path)), "0")
+    _view_lines(session, _sql_str(str(source_path)), "0")
     return Staged(-1, complete, positional=True, source_path=source_path)
 
 
-def restage_slow(con: duckdb.DuckDBPyConnection, staged: Staged, tmp_dir: Path) -> Staged:
+def restage_slow(session: StagingSession, staged: Staged) -> Staged:
     """The strict read of a positionally staged file failed: stage it the slow way."""
     assert staged.source_path is not None
-    create_records(con)
-    _stage_lines_slow(con, staged.source_path, tmp_dir)
-    return Staged(_count(con), staged.complete_size)
+    create_records(session)
+    _stage_lines_slow(session, staged.source_path)
+    return Staged(_count(session), staged.complete_size)
 
 
 def _read_bytes(path: Path) -> tuple[bytes, str | None]:
@@ -228,7 +224,7 @@ def _bad_lines(text: str) -> list[tuple[int, int, str]]:
     return [(start, end, reason) for start, (end, reason) in sorted(spans.items())]
 
 
-def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> None:
+def _stage_lines_slow(session: StagingSession, path: Path) -> None:
     data, gz_problem = _read_bytes(path)
     text = data.decode("utf-8", errors="surrogateescape")
     tail = ""
@@ -251,16 +247,18 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
         reason = gz_problem + (": last record cut off" if raw_tail.strip() else "")
         bad.append((len(bad), reason, raw_tail))
         cleaned += f"{_BAD_MARK}{len(bad) - 1}\n"
-    fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".jsonl")
+    fd, name = tempfile.mkstemp(dir=session.scratch, suffix=".jsonl")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(cleaned)
-        con.execute("create or replace temp table _bad (id bigint, reason varchar, raw_text varchar)")
+        session.execute(
+            f"create or replace temp table {_S.BAD} (id bigint, reason varchar, raw_text varchar)"
+        )
         if bad:
-            con.executemany("insert into _bad values (?, ?, ?)", [list(b) for b in bad])
-        con.execute(
+            session.con.executemany(f"insert into {_S.BAD} values (?, ?, ?)", [list(b) for b in bad])
+        session.execute(
             f"""
-            insert into _records (line_no, line, entity, pre_reason)
+            insert into {_S.RECORDS} (line_no, line, entity, pre_reason)
             with lines as (
                 select row_number() over () as line_no, line
                 from read_csv({_sql_str(name)}, {_LINE_OPTS})
@@ -268,7 +266,7 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
             )
             select l.line_no, coalesce(b.raw_text, l.line), null, b.reason
             from lines as l
-            left join _bad as b
+            left join {_S.BAD} as b
                 on l.line like {_sql_str(_BAD_MARK + "%")}
                 and b.id = try_cast(substr(l.line, {len(_BAD_MARK) + 1}) as bigint)
             """
@@ -277,17 +275,17 @@ def _stage_lines_slow(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path)
         Path(name).unlink(missing_ok=True)
 
 
-def _stage_document(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path, *, zendesk: bool) -> Staged:
+def _stage_document(session: StagingSession, path: Path, *, zendesk: bool) -> Staged:
     size = path.stat().st_size
     data, gz_problem = _read_bytes(path)
     if gz_problem is not None:
-        _add_pre_reject(con, 1, gz_problem, data.decode("utf-8", errors="backslashreplace"))
+        _add_pre_reject(session, 1, gz_problem, data.decode("utf-8", errors="backslashreplace"))
         return Staged(1, size)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         _add_pre_reject(
-            con,
+            session,
             1,
             f"invalid UTF-8 bytes at byte {exc.start}",
             data.decode("utf-8", errors="backslashreplace"),
@@ -295,117 +293,119 @@ def _stage_document(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path, *
         return Staged(1, size)
     if not text.strip():
         return Staged(0, size)
-    return stage_document_text(con, text, size, tmp_dir, path=path, zendesk=zendesk)
+    return stage_document_text(session, text, size, path=path, zendesk=zendesk)
 
 
 def stage_document_text(
-    con: duckdb.DuckDBPyConnection,
+    target: StagingSession | duckdb.DuckDBPyConnection,
     text: str,
     size: int,
-    tmp_dir: Path,
+    scratch: Path | None = None,
     *,
     path: Path | None = None,
     zendesk: bool = False,
 ) -> Staged:
-    """Stage one JSON document given as text (a file's content or an API response body)."""
-    con.execute("create or replace temp table _doc as select ?::varchar as doc", [text])
-    kind = con.execute("select case when json_valid(doc) then json_type(doc::json) end from _doc").fetchall()[
+    """Stage one JSON document given as text (a file's content or an API response body) into an
+    existing `_records`. `scratch` is used when `target` is a bare connection."""
+    session = target if isinstance(target, StagingSession) else StagingSession(target, scratch)
+    session.execute(f"create or replace temp table {_S.DOC} as select ?::varchar as doc", [text])
+    kind = session.fetchall(f"select case when json_valid(doc) then json_type(doc::json) end from {_S.DOC}")[
         0
     ][0]
     if kind is None:
         first = text.lstrip().split("\n", 1)[0]
-        if path is not None and not zendesk and text.lstrip().startswith("{") and _json_valid(con, first):
+        if path is not None and not zendesk and text.lstrip().startswith("{") and _json_valid(session, first):
             # Not one document but JSON lines saved as .json: read it line by line.
-            return _stage_lines(con, path, tmp_dir)
-        _add_pre_reject(con, 1, "malformed JSON document", text)
+            return _stage_lines(session, path)
+        _add_pre_reject(session, 1, "malformed JSON document", text)
         return Staged(1, size)
     if zendesk:
-        return _stage_zendesk_page(con, kind, text, size)
+        return _stage_zendesk_page(session, kind, text, size)
     if kind == "ARRAY":
-        _explode(con, "doc::json", None)
+        _explode(session, "doc::json", None)
     else:
-        con.execute(
-            "insert into _records (line_no, line, entity, pre_reason) "
-            "select 1, doc::json::varchar, null, null from _doc"
+        session.execute(
+            f"insert into {_S.RECORDS} (line_no, line, entity, pre_reason) "
+            f"select 1, doc::json::varchar, null, null from {_S.DOC}"
         )
-    return Staged(_count(con), size)
+    return Staged(_count(session), size)
 
 
-def _json_valid(con: duckdb.DuckDBPyConnection, text: str) -> bool:
-    return bool(con.execute("select json_valid(?)", [text]).fetchall()[0][0])
+def _json_valid(session: StagingSession, text: str) -> bool:
+    return bool(session.fetchall("select json_valid(?)", [text])[0][0])
 
 
-def _explode(con: duckdb.DuckDBPyConnection, array_expr: str, entity: str | None) -> None:
+def _explode(session: StagingSession, array_expr: str, entity: str | None) -> None:
     """Append the elements of a JSON array to `_records`, numbered after what is there."""
     ent = "null" if entity is None else _sql_str(entity)
-    con.execute(
+    session.execute(
         f"""
-        insert into _records (line_no, line, entity, pre_reason)
-        with arr as (select json_extract({array_expr}, '$[*]') as items from _doc),
+        insert into {_S.RECORDS} (line_no, line, entity, pre_reason)
+        with arr as (select json_extract({array_expr}, '$[*]') as items from {_S.DOC}),
         items as (select unnest(items) as item, generate_subscripts(items, 1) as idx from arr)
-        select (select count(*) from _records) + idx, item::varchar, {ent}, null from items
+        select (select count(*) from {_S.RECORDS}) + idx, item::varchar, {ent}, null from items
         """
     )
 
 
-def _stage_zendesk_page(con: duckdb.DuckDBPyConnection, kind: str, text: str, size: int) -> Staged:
+def _stage_zendesk_page(session: StagingSession, kind: str, text: str, size: int) -> Staged:
     keys: list[str] = []
     if kind == "OBJECT":
-        keys = [k for (k,) in con.execute("select unnest(json_keys(doc::json)) from _doc").fetchall()]
+        keys = [k for (k,) in session.fetchall(f"select unnest(json_keys(doc::json)) from {_S.DOC}")]
     found = [k for k in keys if k in ZENDESK_ENTITIES]
     if not found:
         reason = "not a Zendesk export page: expected a tickets, users or ticket_metrics key" + (
             f", found keys {keys[:8]}" if keys else f", got a JSON {kind.lower()}"
         )
-        _add_pre_reject(con, 1, reason, text)
+        _add_pre_reject(session, 1, reason, text)
         return Staged(1, size)
     for key in found:
         path_expr = f"json_extract(doc::json, {_sql_str('$.' + key)})"
         if key.endswith("s"):
-            kind_rows = con.execute(f"select json_type({path_expr}) from _doc").fetchall()[0][0]
+            kind_rows = session.fetchall(f"select json_type({path_expr}) from {_S.DOC}")[0][0]
             if kind_rows == "ARRAY":
-                _explode(con, path_expr, ZENDESK_ENTITIES[key])
+                _explode(session, path_expr, ZENDESK_ENTITIES[key])
                 continue
-        con.execute(
-            "insert into _records (line_no, line, entity, pre_reason) "
-            "select (select count(*) from _records) + 1, "
-            f"{path_expr}::varchar, {_sql_str(ZENDESK_ENTITIES[key])}, null from _doc"
+        session.execute(
+            f"insert into {_S.RECORDS} (line_no, line, entity, pre_reason) "
+            f"select (select count(*) from {_S.RECORDS}) + 1, "
+            f"{path_expr}::varchar, {_sql_str(ZENDESK_ENTITIES[key])}, null from {_S.DOC}"
         )
-    return Staged(_count(con), size)
+    return Staged(_count(session), size)
 
 
-def _add_pre_reject(con: duckdb.DuckDBPyConnection, line_no: int, reason: str, raw: str) -> None:
-    con.execute(
-        "insert into _records (line_no, line, entity, pre_reason) values (?, ?, null, ?)",
+def _add_pre_reject(session: StagingSession, line_no: int, reason: str, raw: str) -> None:
+    session.execute(
+        f"insert into {_S.RECORDS} (line_no, line, entity, pre_reason) values (?, ?, null, ?)",
         [line_no, raw, reason],
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("select count(*) from _records").fetchall()[0][0]
+def _count(session: StagingSession) -> int:
+    return session.fetchall(f"select count(*) from {_S.RECORDS}")[0][0]
 
 
 def _header(path: Path) -> str:
-    opener = __import__("gzip").open if path.suffix == ".gz" else open
+    opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         first = fh.readline()
     return first.decode("utf-8", errors="backslashreplace").lstrip("\ufeff").rstrip("\r\n")
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, expected: tuple[str, ...]) -> Staged:
+def stage_csv(session: StagingSession, path: Path, expected: tuple[str, ...]) -> Staged:
     """Fill `_csv(line_no, line, pre_reason, c_<column>...)` from a CSV with a header row.
 
     Columns are matched by header name (any order, extra columns ignored) and read as VARCHAR so
     that type errors become per-row rejects with a reason instead of failing the file. Rows the
     CSV reader itself cannot parse (wrong column count, invalid UTF-8) are collected with DuckDB's
-    `store_rejects` and keep their physical line number.
+    `store_rejects` and keep their physical line number. A header that lacks a required column
+    (a missing column, the wrong delimiter) rejects every data line, each with its own text, so
+    lines in = loaded + duplicates + rejects holds per line.
     """
-    import csv
-
     size = path.stat().st_size
     cols = ", ".join(f"null::varchar as c_{c}" for c in expected)
-    con.execute(
-        f"create or replace temp table _csv as select null::bigint as line_no, null::varchar as line, "
+    session.execute(
+        f"create or replace temp table {_S.CSV} as select null::bigint as line_no, null::varchar as line, "
         f"null::varchar as pre_reason, {cols} limit 0"
     )
     if size == 0:
@@ -414,11 +414,10 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, expected: tuple[str, .
     header = [h.strip().lower() for h in next(csv.reader([header_line]), [])]
     missing = [c for c in expected if c not in header]
     if missing:
-        con.execute(
-            "insert into _csv (line_no, line, pre_reason) values (1, ?, ?)",
-            [header_line, f"header lacks required columns {missing} (found {header})"],
+        reason = f"header lacks required columns {missing} (found {header})" + _delimiter_hint(
+            header_line, expected
         )
-        return Staged(1, size)
+        return _reject_csv_lines(session, path, header_line, reason)
     names = [f"f{i}" for i in range(len(header))]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     pick = ", ".join(f"f{header.index(c)} as c_{c}" for c in expected)
@@ -429,43 +428,86 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, expected: tuple[str, .
     )
     src = _sql_str(str(path))
     try:
-        con.execute(
-            f"insert into _csv select row_number() over () + 1, {concat}, null, {pick} "
+        session.execute(
+            f"insert into {_S.CSV} select row_number() over () + 1, {concat}, null, {pick} "
             f"from read_csv({src}, {opts})"
         )
-    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException):
-        con.execute("delete from _csv")
-        con.execute(
-            f"create or replace temp table _csv_good as select row_number() over () as ordinal, * "
+    except READ_ERRORS:
+        session.execute(f"delete from {_S.CSV}")
+        session.execute(
+            f"create or replace temp table {_S.CSV_GOOD} as select row_number() over () as ordinal, * "
             f"from read_csv({src}, {opts}, ignore_errors=true, store_rejects=true, "
-            "rejects_table='_csv_rej', rejects_scan='_csv_scan')"
+            f"rejects_table='{_S.CSV_REJ}', rejects_scan='{_S.CSV_SCAN}')"
         )
-        con.execute(
-            """
-            insert into _csv (line_no, line, pre_reason)
+        session.execute(
+            f"""
+            insert into {_S.CSV} (line_no, line, pre_reason)
             select line, any_value(csv_line), 'unreadable CSV row: ' || string_agg(distinct error_type, ', ')
-            from _csv_rej group by line
+            from {_S.CSV_REJ} group by line
             """
         )
         # Good rows get the physical line numbers that are not rejected, in order.
-        con.execute(
+        session.execute(
             f"""
-            insert into _csv
-            with bad as (select distinct line from _csv_rej),
-            total as (select (select count(*) from _csv_good) + (select count(*) from bad) as n),
+            insert into {_S.CSV}
+            with bad as (select distinct line from {_S.CSV_REJ}),
+            total as (select (select count(*) from {_S.CSV_GOOD}) + (select count(*) from bad) as n),
             lines as (
                 select range as line_no, row_number() over (order by range) as ordinal
                 from range(2, (select n from total) + 2)
                 where range not in (select line from bad)
             )
             select l.line_no, {concat}, null, {pick}
-            from _csv_good as g join lines as l using (ordinal)
+            from {_S.CSV_GOOD} as g join lines as l using (ordinal)
             """
         )
-        con.execute("drop table if exists _csv_rej")
-        con.execute("drop table if exists _csv_scan")
-    n = con.execute("select count(*) from _csv").fetchall()[0][0]
+        session.drop(_S.CSV_GOOD, _S.CSV_REJ, _S.CSV_SCAN)
+    n = session.fetchall(f"select count(*) from {_S.CSV}")[0][0]
     return Staged(n, size)
+
+
+def _delimiter_hint(header_line: str, expected: tuple[str, ...]) -> str:
+    """'; the header is ';'-delimited ...' when another delimiter would have found every column."""
+    for delim in (";", "\t", "|"):
+        cells = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delim), [])]
+        if all(c in cells for c in expected):
+            return f"; the header is {delim!r}-delimited, expected ','"
+    return ""
+
+
+def _reject_csv_lines(session: StagingSession, path: Path, header_line: str, reason: str) -> Staged:
+    """Every data line of an unusable CSV becomes its own pre-rejected row of `_csv` with its text
+    (numbered like the rows of a good CSV: the header is line 1, blank lines are not records). A file
+    with no data line rejects its header, so a wrong file is never silent."""
+    # The whole file, also a last line without a newline (a CSV's usual end).
+    _view_lines(session, _sql_str(str(path)), "0")
+    try:
+        session.execute(
+            f"create or replace temp table {_S.LINES} as "
+            f"select row_number() over () as line_no, line, null::varchar as pre_reason from {_S.RECORDS}"
+        )
+    except READ_ERRORS:  # bad bytes: each line keeps its text, escaped, and says why
+        create_records(session)
+        _stage_lines_slow(session, path)
+        session.execute(
+            f"create or replace temp table {_S.LINES} as select line_no, line, pre_reason from {_S.RECORDS}"
+        )
+    session.execute(
+        f"""
+        insert into {_S.CSV} (line_no, line, pre_reason)
+        select line_no, rtrim(line, chr(13)), ? || coalesce('; ' || pre_reason, '')
+        from {_S.LINES} where line_no > 1
+        """,
+        [reason],
+    )
+    session.drop(_S.RECORDS, _S.LINES)
+    n = session.fetchall(f"select count(*) from {_S.CSV}")[0][0]
+    if n == 0:
+        session.execute(
+            f"insert into {_S.CSV} (line_no, line, pre_reason) values (1, ?, ?)", [header_line, reason]
+        )
+        n = 1
+    return Staged(n, path.stat().st_size)
 
 
 # --- Batches: many files of one source staged in one statement --------------------------------
@@ -475,14 +517,14 @@ def _sql_list(paths: list[Path]) -> str:
     return "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
 
 
-def stage_lines_batch(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
+def stage_lines_batch(session: StagingSession, paths: list[Path]) -> None:
     """Complete JSONL files (plain or .gz) as one positional view over one multi-file read.
 
     `file_no` is the position in `paths`; the loader numbers the non-blank lines of the whole batch
     in read order (DuckDB reads the files, and each file's lines, in order) and turns those into
     per-file numbers. A read error (a damaged file) surfaces in the loader's parse.
     """
-    _view_lines(con, _sql_list(paths), "file_index::integer")
+    _view_lines(session, _sql_list(paths), "file_index::integer")
 
 
 def _zendesk_entity_case(column: str) -> str:
@@ -490,7 +532,7 @@ def _zendesk_entity_case(column: str) -> str:
     return f"case {column} {whens} end"
 
 
-def stage_documents_batch(con: duckdb.DuckDBPyConnection, paths: list[Path], *, zendesk: bool) -> set[int]:
+def stage_documents_batch(session: StagingSession, paths: list[Path], *, zendesk: bool) -> set[int]:
     """Plain `.json` documents (SendGrid posts, Zendesk pages) read and exploded in set-based SQL.
 
     Fills `_records` for every document of the usual shape: an array or an object (SendGrid), an
@@ -500,26 +542,27 @@ def stage_documents_batch(con: duckdb.DuckDBPyConnection, paths: list[Path], *, 
     one, where each gets its precise reason. Invalid UTF-8 raises (read_text), and the caller then
     loads the whole batch file by file.
     """
-    create_records(con)
-    con.execute("create or replace temp table _batch_paths (file_no integer, path varchar)")
-    con.executemany("insert into _batch_paths values (?, ?)", [[i, str(p)] for i, p in enumerate(paths)])
+    con = session.con
+    create_records(session)
+    con.execute(f"create or replace temp table {_S.BATCH_PATHS} (file_no integer, path varchar)")
+    con.executemany(f"insert into {_S.BATCH_PATHS} values (?, ?)", [[i, str(p)] for i, p in enumerate(paths)])
     con.execute(
         f"""
-        create or replace temp table _docs as
+        create or replace temp table {_S.DOCS} as
         select b.file_no, t.content as doc,
             case when json_valid(t.content) then json_type(t.content::json) end as kind
         from read_text({_sql_list(paths)}) as t
-        join _batch_paths as b on t.filename = b.path
+        join {_S.BATCH_PATHS} as b on t.filename = b.path
         """
     )
     if zendesk:
         con.execute(
             f"""
-            insert into _records (line_no, line, entity, pre_reason, file_no)
+            insert into {_S.RECORDS} (line_no, line, entity, pre_reason, file_no)
             with keyed as (
                 select file_no, doc, unnest(json_keys(doc)) as key,
                     generate_subscripts(json_keys(doc), 1) as pos
-                from _docs where kind = 'OBJECT'
+                from {_S.DOCS} where kind = 'OBJECT'
             ),
             entities as (
                 select *, {_zendesk_entity_case("key")} as entity,
@@ -553,39 +596,44 @@ def stage_documents_batch(con: duckdb.DuckDBPyConnection, paths: list[Path], *, 
             from offsets where not is_array
             """
         )
-        staged = {r[0] for r in con.execute("select distinct file_no from _records").fetchall()}
-        objects = {r[0] for r in con.execute("select file_no from _docs where kind = 'OBJECT'").fetchall()}
+        staged = {r[0] for r in con.execute(f"select distinct file_no from {_S.RECORDS}").fetchall()}
+        objects = {
+            r[0] for r in con.execute(f"select file_no from {_S.DOCS} where kind = 'OBJECT'").fetchall()
+        }
         # An object page whose entity arrays are all empty stages no record but is a valid page.
         has_entity = {
             r[0]
             for r in con.execute(
-                "select distinct file_no from (select file_no, unnest(json_keys(doc)) as key from _docs "
+                f"select distinct file_no from (select file_no, unnest(json_keys(doc)) as key from {_S.DOCS} "
                 f"where kind = 'OBJECT') where key in ({', '.join(_sql_str(k) for k in ZENDESK_ENTITIES)})"
             ).fetchall()
         }
         good = staged | (objects & has_entity)
     else:
         con.execute(
-            """
-            insert into _records (line_no, line, entity, pre_reason, file_no)
+            f"""
+            insert into {_S.RECORDS} (line_no, line, entity, pre_reason, file_no)
             with arrays as (
-                select file_no, json_extract(doc, '$[*]') as items from _docs where kind = 'ARRAY'
+                select file_no, json_extract(doc, '$[*]') as items from {_S.DOCS} where kind = 'ARRAY'
             ),
             items as (
                 select file_no, unnest(items) as item, generate_subscripts(items, 1) as idx from arrays
             )
             select idx, item::varchar, null, null, file_no from items
             union all
-            select 1, doc::json::varchar, null, null, file_no from _docs where kind = 'OBJECT'
+            select 1, doc::json::varchar, null, null, file_no from {_S.DOCS} where kind = 'OBJECT'
             """
         )
         good = {
             r[0]
-            for r in con.execute("select file_no from _docs where kind in ('ARRAY', 'OBJECT')").fetchall()
+            for r in con.execute(
+                f"select file_no from {_S.DOCS} where kind in ('ARRAY', 'OBJECT')"
+            ).fetchall()
         }
-    con.execute("drop table if exists _docs")
-    con.execute("drop table if exists _batch_paths")
+    session.drop(_S.DOCS, _S.BATCH_PATHS)
     leftover = set(range(len(paths))) - good
     if leftover:
-        con.execute(f"delete from _records where file_no in ({', '.join(str(i) for i in sorted(leftover))})")
+        con.execute(
+            f"delete from {_S.RECORDS} where file_no in ({', '.join(str(i) for i in sorted(leftover))})"
+        )
     return leftover

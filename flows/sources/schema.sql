@@ -9,16 +9,17 @@
 
 create schema if not exists raw;
 
+-- >>> generated from flows/sources/specs.py: python -m flows.sources.specs --write-schema
 -- SPEC 4.1 Segment messages. Unique on message_id (de-duplicated by anti-join at load).
 create table if not exists raw.segment_events (
     message_id   varchar not null using compression zstd,
-    type         varchar not null,      -- page|screen|track|identify|alias|group (lower-cased)
-    event        varchar,               -- track event name
+    type         varchar not null,                         -- page|screen|track|identify|alias|group (lower-cased)
+    event        varchar,                                  -- track event name
     anonymous_id varchar,
     user_id      varchar,
-    previous_id  varchar,               -- alias
-    ts           timestamp not null,    -- message `timestamp`, UTC
-    message      json not null using compression zstd, -- the whole original message
+    previous_id  varchar,                                  -- alias
+    ts           timestamp not null,                       -- message `timestamp`, UTC
+    message      json not null using compression zstd,     -- the whole original record
     _file        varchar not null,
     _line        bigint not null,
     _loaded_at   timestamp not null
@@ -29,15 +30,15 @@ create table if not exists raw.sendgrid_events (
     sg_event_id             varchar not null using compression zstd,
     event                   varchar not null,
     email                   varchar,
-    ts                      timestamp not null,   -- from unix seconds
+    ts                      timestamp not null,                       -- from unix seconds (or milliseconds)
     sg_message_id           varchar,
-    bounce_type             varchar,              -- `type` on bounce events: bounce|blocked
+    bounce_type             varchar,                                  -- `type` on bounce events: bounce|blocked
     marketing_campaign_id   varchar,
     marketing_campaign_name varchar,
-    category                json,                 -- string or array, as sent
+    category                json,                                     -- string or array, as sent
     url                     varchar,
     asm_group_id            bigint,
-    message                 json not null using compression zstd,
+    message                 json not null using compression zstd,     -- the whole original record
     _file                   varchar not null,
     _line                   bigint not null,
     _loaded_at              timestamp not null
@@ -53,40 +54,40 @@ create table if not exists raw.zendesk_tickets (
     subject            varchar,
     created_at         timestamp not null,
     updated_at         timestamp not null,
-    satisfaction_score varchar,            -- offered|unoffered|good|bad
-    record             json not null using compression zstd,
+    satisfaction_score varchar,                               -- offered|unoffered|good|bad
+    record             json not null using compression zstd,  -- the whole original record
     _file              varchar not null,
     _line              bigint not null,
     _loaded_at         timestamp not null
 );
 
 create table if not exists raw.zendesk_users (
-    id          bigint not null,
-    email       varchar,
-    name        varchar,
-    phone       varchar,
-    created_at  timestamp,
-    updated_at  timestamp,
-    record      json not null using compression zstd,
-    _file       varchar not null,
-    _line       bigint not null,
-    _loaded_at  timestamp not null
+    id         bigint not null,
+    email      varchar,
+    name       varchar,
+    phone      varchar,
+    created_at timestamp,
+    updated_at timestamp,
+    record     json not null using compression zstd,  -- the whole original record
+    _file      varchar not null,
+    _line      bigint not null,
+    _loaded_at timestamp not null
 );
 
 create table if not exists raw.zendesk_ticket_metrics (
-    id                                   bigint not null,
-    ticket_id                            bigint not null,
-    created_at                           timestamp,
-    updated_at                           timestamp,
-    solved_at                            timestamp,
-    replies                              integer,
-    reply_time_calendar_minutes          integer,
+    id                                     bigint not null,
+    ticket_id                              bigint not null,
+    created_at                             timestamp,
+    updated_at                             timestamp,
+    solved_at                              timestamp,
+    replies                                integer,
+    reply_time_calendar_minutes            integer,
     first_resolution_time_calendar_minutes integer,
     full_resolution_time_calendar_minutes  integer,
-    record                               json not null using compression zstd,
-    _file                                varchar not null,
-    _line                                bigint not null,
-    _loaded_at                           timestamp not null
+    record                                 json not null using compression zstd,  -- the whole original record
+    _file                                  varchar not null,
+    _line                                  bigint not null,
+    _loaded_at                             timestamp not null
 );
 
 -- Marketing spend CSV: date, source, medium, campaign, spend, currency.
@@ -110,6 +111,7 @@ create table if not exists raw.erasure_requests (
     _line        bigint not null,
     _loaded_at   timestamp not null
 );
+-- <<< end of generated tables
 
 -- Quarantine: nothing is dropped silently.
 create table if not exists raw.rejects (

@@ -211,16 +211,18 @@ def test_line_sources_parse_in_read_order(tmp_path):
     """Web and email JSONL are numbered by read position, which needs a join-free parse plan."""
     from flows.sources import records
     from flows.sources.loader import order_safe
+    from flows.sources.session import StagingSession
     from flows.sources.specs import SPECS
 
     path = tmp_path / "a.jsonl"
     write_jsonl(path, [seg(1)])
     con = duckdb.connect()
     try:
-        records.stage_lines_batch(con, [path])
+        session = StagingSession(con)
+        records.stage_lines_batch(session, [path])
         for source in ("web", "email"):
-            assert order_safe(con, SPECS[source].targets[0].select_sql), source
+            assert order_safe(session, SPECS[source].targets[0].select_sql), source
         # A join is not order-safe.
-        assert not order_safe(con, "select * from _records where line in (select 'x' union select 'y')")
+        assert not order_safe(session, "select * from _records where line in (select 'x' union select 'y')")
     finally:
         con.close()
