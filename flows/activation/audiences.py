@@ -36,7 +36,8 @@ from flows.settings import DBT_PROJECT_DIR, Settings
 PERSON_RELATION = f"{MARTS_SCHEMA}.{PERSON_TABLE}"
 # Always present in an audience frame (added when not among the exported fields): destinations and
 # the mart gate need the address and phone even when the export does not list them.
-CONTACT_COLUMNS = ("email", "phone")
+# Channel destinations also send the split names and the E.164 phone (int_persons_contact_details).
+CONTACT_COLUMNS = ("email", "phone", "phone_e164", "first_name", "last_name")
 
 
 @cache

@@ -23,7 +23,25 @@ MODEL_RE = NAME_RE
 FIELD_RE = NAME_RE
 # Columns sync state adds to every export frame; a segment cannot export columns with these names.
 RESERVED_FIELDS = {"record_key", "record", "record_hash"}
-DestinationType = Literal["file", "http", "ads_audience"]
+DestinationType = Literal[
+    "file",
+    "http",
+    "ads_audience",
+    "google_ads_customer_match",
+    "meta_custom_audience",
+    "mailchimp",
+    "klaviyo",
+    "hubspot",
+]
+# Channel destinations (flows/activation/destinations/channel_*.py): the vendor's CSV in the file
+# history, and (push) the vendor's API. What each needs besides its token:
+CHANNEL_NEEDS: dict[str, tuple[str, ...]] = {
+    "google_ads_customer_match": ("audience_id", "customer_id"),
+    "meta_custom_audience": ("audience_id",),
+    "mailchimp": ("audience_id",),
+    "klaviyo": ("audience_id",),
+    "hubspot": (),
+}
 # The schema the person table and activation marts live in (dbt custom schema, used verbatim).
 MARTS_SCHEMA = "marts"
 PERSON_TABLE = "dim_persons"
@@ -56,6 +74,17 @@ class DestinationConfig(BaseModel):
     optional: bool = False
     # ads_audience: calling code used for phones written without an international prefix.
     default_country_code: str | None = None
+    # Channel destinations: the channel's list/audience id (Google user list id, Meta custom
+    # audience id, Mailchimp audience id, Klaviyo list id); Google Ads customer id (digits) and
+    # where its developer token comes from (token_env/token_secret hold the OAuth access token or
+    # API key); push: false writes the upload-ready CSV only, without calling the API.
+    audience_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    customer_id: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
+    developer_token_env: str | None = None
+    developer_token_secret: str | None = None
+    push: bool = True
+    # meta_custom_audience: replace the whole audience each run in one usersreplace session.
+    replace_audience: bool = False
     # SendGrid unsubscribe group (ASM group id) this destination sends under; overrides the segment's.
     asm_group_id: int | None = Field(default=None, ge=1, strict=True)
     # file-writing destinations: how many runs/<run_id>/ folders to keep (newest first).
@@ -79,6 +108,18 @@ class DestinationConfig(BaseModel):
     def _http_needs_url(self) -> DestinationConfig:
         if self.type == "http" and not (self.url_env or self.url_secret):
             raise ValueError("an http destination needs url_env or url_secret")
+        if self.type in CHANNEL_NEEDS and self.push:
+            if not (self.token_env or self.token_secret):
+                raise ValueError(
+                    f"a {self.type} destination needs token_env or token_secret (or push: false)"
+                )
+            missing = [k for k in CHANNEL_NEEDS[self.type] if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a {self.type} destination needs {' and '.join(missing)}")
+            if self.type == "google_ads_customer_match" and not (
+                self.developer_token_env or self.developer_token_secret
+            ):
+                raise ValueError("a google_ads_customer_match destination needs developer_token_env")
         return self
 
 

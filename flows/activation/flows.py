@@ -25,7 +25,10 @@ from flows.activation.config import ActivationConfig, DestinationConfig, Segment
 from flows.activation.credentials import Redactor, resolve_secret
 from flows.activation.destinations import DeliveryResult
 from flows.activation.destinations.ads import ADS_COLUMNS, ads_export
-from flows.activation.destinations.file import deliver_files, file_export
+from flows.activation.destinations.channel_apis import deliver_channel
+from flows.activation.destinations.channel_formats import CHANNEL_TYPES, GOOGLE, channel_export
+from flows.activation.destinations.channel_formats import COLUMNS as CHANNEL_COLUMNS
+from flows.activation.destinations.file import deliver_files, file_export, write_files
 from flows.activation.destinations.http import deliver_http
 from flows.activation.exclusions import left_out_counts
 from flows.activation.holdouts import apply_holdouts, import_history
@@ -93,8 +96,17 @@ class SyncSummary:
             )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
+        skipped = [
+            f"  {r['segment']}/{r['destination']}: {r['error']}"
+            for r in self.results
+            if r.get("error") and r["status"] == "skipped"
+        ]
+        if skipped:
+            lines += ["skipped (not an error):", *skipped]
         errors = [
-            f"  {r['segment']}/{r['destination']}: {r['error']}" for r in self.results if r.get("error")
+            f"  {r['segment']}/{r['destination']}: {r['error']}"
+            for r in self.results
+            if r.get("error") and r["status"] != "skipped"
         ]
         if errors:
             lines += ["errors:", *errors]
@@ -108,6 +120,8 @@ def build_export(
     """The frame a destination sends (with record_key) and its exported columns."""
     if dest.type == "ads_audience":
         return ads_export(audience, dest.default_country_code), list(ADS_COLUMNS)
+    if dest.type in CHANNEL_TYPES:
+        return channel_export(dest.type, audience, dest.default_country_code), CHANNEL_COLUMNS[dest.type]
     return file_export(audience, seg.fields), list(seg.fields)
 
 
@@ -141,11 +155,48 @@ def sync_destination(
         "failures": 0,
         "error": None,
     }
+    try:
+        skip = skip_reason(dest)
+    except LifecycleError as exc:  # not optional and not configured: this destination fails
+        pending = row["adds"] + row["changes"] + row["removes"]
+        row = {**row, "status": "failed", "failures": pending, "error": LifecycleError.describe(exc)}
+        if not dry_run:
+            record_result(con, run_id, row)
+        return row
+    if skip is not None:  # nothing is sent, so nothing is counted as added or removed
+        row = {**row, "status": "skipped", "adds": 0, "changes": 0, "removes": 0, "error": skip}
+        if not dry_run:
+            record_result(con, run_id, row)
+        return row
     if dry_run:
         return {**row, "status": "dry-run"}
     redact = Redactor()
     try:
-        if dest.type == "http":
+        if dest.type in CHANNEL_TYPES and dest.push:
+            token, developer_token, base_url = channel_credentials(dest)
+            redact = Redactor(token, developer_token, base_url)
+            result = deliver_channel(
+                dest,
+                diff,
+                token=token or "",
+                developer_token=developer_token,
+                base_url=base_url,
+                run_id=run_id,
+                logger=logger,
+                sleep=http_sleep,
+            )
+            # The channel's CSV of this run goes into the file history too, with what the API took.
+            write_files(
+                settings.outbound_dir / diff.destination / diff.segment,
+                diff,
+                run_id=run_id,
+                as_of=as_of,
+                destination_type=dest.type,
+                history_runs=dest.history_runs,
+                left_out=left_out,
+                extra={"push": {"status": result.status, **result.detail, "failures": result.failures}},
+            )
+        elif dest.type == "http":
             url = resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url")
             token = resolve_secret(dest.token_env, dest.token_secret, f"destination {dest.name!r} token")
             redact = Redactor(url, token)
@@ -199,6 +250,46 @@ def sync_destination(
         row["failures"],
     )
     return row
+
+
+def channel_credentials(dest: DestinationConfig) -> tuple[str | None, str | None, str | None]:
+    """(token, Google developer token, base URL override) from the environment or Secret blocks."""
+    what = f"destination {dest.name!r}"
+    token = resolve_secret(dest.token_env, dest.token_secret, f"{what} token")
+    developer = None
+    if dest.type == GOOGLE:
+        developer = resolve_secret(
+            dest.developer_token_env, dest.developer_token_secret, f"{what} developer token"
+        )
+    base_url = resolve_secret(dest.url_env, dest.url_secret, f"{what} url")
+    return token, developer, base_url
+
+
+def _where(env: str | None, secret: str | None) -> str:
+    return f"environment variable {env}" if env else f"Prefect Secret block {secret}"
+
+
+def skip_reason(dest: DestinationConfig) -> str | None:
+    """Why an optional destination is skipped this run (its URL or credentials are not set), else None.
+
+    A destination that is not optional and lacks them fails with the same wording.
+    """
+    missing: str | None = None
+    if dest.type == "http":
+        if resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url") is None:
+            missing = f"no URL ({_where(dest.url_env, dest.url_secret)} is not set)"
+    elif dest.type in CHANNEL_TYPES and dest.push:
+        token, developer, _ = channel_credentials(dest)
+        if token is None:
+            missing = f"no credentials ({_where(dest.token_env, dest.token_secret)} is not set)"
+        elif dest.type == GOOGLE and developer is None:
+            where = _where(dest.developer_token_env, dest.developer_token_secret)
+            missing = f"no developer token ({where} is not set)"
+    if missing is None:
+        return None
+    if not dest.optional:
+        raise LifecycleError(f"destination {dest.name!r}: {missing}")
+    return f"skipped: {missing}"
 
 
 def destination_left_out(

@@ -104,7 +104,15 @@ def test_model_segment_dedupes_and_applies_support_exclusions(make_settings):
     assert upsell_frame["person_id"].to_list() == ["bad_csat_old", "ok"]
     # Deterministic pick when a model has several rows per person; contact columns always present.
     assert upsell_frame.filter(pl.col("person_id") == "ok")["recommended_product_id"].item() == "P102"
-    assert upsell_frame.columns == ["person_id", "email", "recommended_product_id", "phone"]
+    assert upsell_frame.columns == [
+        "person_id",
+        "email",
+        "recommended_product_id",
+        "phone",
+        "phone_e164",
+        "first_name",
+        "last_name",
+    ]
     careless = audiences["upsell_careless"]
     assert set(careless["person_id"]) == {"ok", "ticket", "bad_csat_recent", "bad_csat_old"}
     assert "email" in careless.columns

@@ -124,6 +124,7 @@ def test_manifest_counts_persons_left_out_by_reason(make_settings):
         "bad_csat": 1,  # the old bad CSAT is outside the window
         "duplicate_address": 1,
         "other": 0,
+        "holdout": 0,  # upsell declares no holdout
     }
     # The same counts are in the run's own manifest.
     run_manifest = settings.outbound_dir / "file" / "upsell" / manifest["run_dir"] / "manifest.json"

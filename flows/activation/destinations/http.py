@@ -138,8 +138,19 @@ class RedactingFilter(logging.Filter):
 LIBRARY_LOGGERS = ("httpx", "httpcore")
 
 
+# A vendor request for a batch: (method, url, body, extra headers); see channel_apis.py.
+RequestBuilder = Callable[[list[Record]], tuple[str, str, bytes | None, dict[str, str]]]
+# Per-record rejections a vendor reports inside a 2xx answer: record key -> error text.
+RejectionParser = Callable[[httpx.Response, list[Record]], dict[str, str]]
+
+
 class HttpSender:
-    """Sends records in batches with retries, bisection of bad batches and a rate limit."""
+    """Sends records in batches with retries, bisection of bad batches and a rate limit.
+
+    The generic `http` destination POSTs `batch_body` to one URL; channel destinations
+    (channel_apis.py) reuse the same retry, rate-limit, bisection and redaction machinery with their
+    own request shape (`request`), auth headers and per-record error reports (`rejected`).
+    """
 
     def __init__(
         self,
@@ -151,15 +162,19 @@ class HttpSender:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
+        auth_headers: dict[str, str] | None = None,
+        secrets: tuple[str | None, ...] = (),
     ) -> None:
         self.dest = dest
         self.url = url
-        self.redact = Redactor(url, token)
+        self.redact = Redactor(url, token, *secrets, *(auth_headers or {}).values())
         self.logger = logger
         self.sleep = sleep
         self.limiter = RateLimiter.for_destination(dest.name, dest.rate_limit_per_second, sleep, clock)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        if token:
+        if auth_headers is not None:
+            headers.update(auth_headers)
+        elif token:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.Client(
             headers=headers, timeout=dest.timeout_seconds, transport=transport, follow_redirects=False
@@ -183,63 +198,104 @@ class HttpSender:
         return delay
 
     def _post(self, segment: str, run_id: str, records: list[Record]) -> tuple[int | None, str]:
-        """One batch, retried while retryable. Returns (final status or None, error text or '')."""
+        """One generic batch, retried while retryable. Returns (final status or None, error text)."""
         key = idempotency_key(self.dest.name, segment, records)
         body = batch_body(segment, run_id, records)
+        status, _, error = self.call("POST", self.url, body, {"Idempotency-Key": key}, len(records))
+        return status, error
+
+    def call(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], size: int = 1
+    ) -> tuple[int | None, httpx.Response | None, str]:
+        """One request, retried on 429/5xx/timeouts (honouring Retry-After) within the rate limit.
+
+        Returns (final status or None, the final response or None, redacted error text or '').
+        """
         last_error = ""
         for attempt in range(self.dest.max_retries + 1):
             self.limiter.wait()
             self.requests += 1
             retry_after = None
             try:
-                resp = self.client.post(self.url, content=body, headers={"Idempotency-Key": key})
+                resp = self.client.request(method, url, content=body, headers=headers)
             except httpx.TransportError as exc:  # timeouts, refused connections, resets
                 status, last_error = None, f"{type(exc).__name__}: {exc}"
             else:
                 status = resp.status_code
                 if 200 <= status < 300:
-                    return status, ""
+                    return status, resp, ""
                 last_error = f"HTTP {status}: {resp.text[:300]}"
                 if not (status in RETRYABLE_STATUS or status >= 500):
-                    return status, self.redact(last_error)
+                    return status, resp, self.redact(last_error)
                 retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             if attempt < self.dest.max_retries:
                 delay = self._backoff(attempt, retry_after)
                 self.logger.warning(
                     "destination %s: batch of %d failed (%s), retry %d/%d in %.2fs",
                     self.dest.name,
-                    len(records),
+                    size,
                     self.redact(last_error),
                     attempt + 1,
                     self.dest.max_retries,
                     delay,
                 )
                 self.sleep(delay)
-        return None, self.redact(f"gave up after {self.dest.max_retries + 1} attempts: {last_error}")
+        return (
+            None,
+            None,
+            self.redact(f"gave up after {self.dest.max_retries + 1} attempts: {last_error}"),
+        )
 
-    def send(self, segment: str, run_id: str, records: list[Record], outcome: BatchOutcome) -> None:
+    def send(
+        self,
+        segment: str,
+        run_id: str,
+        records: list[Record],
+        outcome: BatchOutcome,
+        request: RequestBuilder | None = None,
+        rejected: RejectionParser | None = None,
+    ) -> None:
+        """Deliver one batch; a permanent 4xx is bisected to isolate the bad record(s).
+
+        `request`/`rejected` give a vendor's request shape and per-record report in a 2xx answer
+        (Mailchimp `errors[]`, HubSpot 207, Meta `invalid_entry_samples`); by default the generic
+        JSON batch with an Idempotency-Key.
+        """
         if not records:
             return
         if self.fatal is not None:
             outcome.dead.extend((r, *self.fatal) for r in records)
             return
-        status, error = self._post(segment, run_id, records)
+        if request is None:
+            status, error = self._post(segment, run_id, records)
+            resp = None
+        else:
+            method, url, body, headers = request(records)
+            status, resp, error = self.call(method, url, body, headers, len(records))
         if status is not None and 200 <= status < 300:
-            outcome.delivered.extend(records)
+            bad = rejected(resp, records) if rejected is not None and resp is not None else {}
+            for r in records:
+                if r.key in bad:
+                    outcome.dead.append((r, status, self.redact(bad[r.key])))
+                else:
+                    outcome.delivered.append(r)
         elif status is not None and status not in RECORD_LEVEL_STATUS:
             self.fatal = (status, error)
             outcome.dead.extend((r, status, error) for r in records)
         elif status is not None and len(records) > 1:
             # A permanent 4xx for a batch: find the bad record(s) by bisection.
             mid = len(records) // 2
-            self.send(segment, run_id, records[:mid], outcome)
-            self.send(segment, run_id, records[mid:], outcome)
+            self.send(segment, run_id, records[:mid], outcome, request, rejected)
+            self.send(segment, run_id, records[mid:], outcome, request, rejected)
         else:
             outcome.dead.extend((r, status, error) for r in records)
 
 
-def diff_records(diff: Diff) -> list[Record]:
-    """Upserts (adds and changes) then deletes (removes), in key order."""
+def diff_records(diff: Diff, delete_bodies: bool = False) -> list[Record]:
+    """Upserts (adds and changes) then deletes (removes), in key order.
+
+    `delete_bodies`: deletes carry the record as last synced (channels remove by identifier).
+    """
     upserts = pl.concat([diff.adds, diff.changes]).sort(KEY)
     records = [
         Record("upsert", k, h, b)
@@ -247,7 +303,11 @@ def diff_records(diff: Diff) -> list[Record]:
             upserts[KEY].to_list(), upserts["record_hash"].to_list(), upserts["record"].to_list(), strict=True
         )
     ]
-    records += [Record("delete", k, None, "null") for k in diff.removes.sort(KEY)[KEY].to_list()]
+    removes = diff.removes.sort(KEY)
+    bodies = removes["record"].to_list() if delete_bodies else ["null"] * removes.height
+    records += [
+        Record("delete", k, None, b or "null") for k, b in zip(removes[KEY].to_list(), bodies, strict=True)
+    ]
     return records
 
 
@@ -270,6 +330,19 @@ def deliver_http(
             sender.send(diff.segment, run_id, records[start : start + dest.batch_size], outcome)
     finally:
         sender.close()
+    return delivery_result(diff, records, outcome, sender, logger, display_url(url))
+
+
+def delivery_result(
+    diff: Diff,
+    records: list[Record],
+    outcome: BatchOutcome,
+    sender: HttpSender,
+    logger: logging.Logger | logging.LoggerAdapter,
+    where: str,
+) -> DeliveryResult:
+    """What the destination confirmed, its dead letters and the run status (ok/partial/failed)."""
+    dest = sender.dest
     delivered_upserts = [r.key for r in outcome.delivered if r.op == "upsert"]
     delivered_deletes = [r.key for r in outcome.delivered if r.op == "delete"]
     upserted = diff.current.filter(pl.col(KEY).is_in(delivered_upserts)).select(KEY, "record_hash", "record")
@@ -289,12 +362,12 @@ def deliver_http(
     error = None
     if failures:
         error = sender.redact(
-            f"{failures} of {len(records)} records failed for {display_url(url)}; see sync.dead_letters"
+            f"{failures} of {len(records)} records failed for {where}; see sync.dead_letters"
         )
     logger.info(
         "destination %s (%s): %d sent, %d failed, %d requests",
         dest.name,
-        display_url(url),
+        where,
         len(outcome.delivered),
         failures,
         sender.requests,

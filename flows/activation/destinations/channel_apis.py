@@ -1,0 +1,521 @@
+"""Channel APIs: each vendor's documented request shape on the http destination's machinery.
+
+Every vendor here is driven through `HttpSender` (http.py): the same rate limit, retries of 429,
+5xx and timeouts honouring Retry-After, bisection of a batch a vendor refuses with a 4xx, dead
+letters for records that fail for good, and the Redactor over every error text. What differs per
+vendor is only the request (`request` builders below), the batch limit, and how the vendor reports
+a single bad record inside a 2xx answer (`rejected` parsers). Records carry the vendor's CSV
+columns (channel_formats.py) as JSON; removals carry the record as last synced.
+
+Sources (read for the request shapes, limits and error reports used here):
+- Google Ads API, Customer Match via OfflineUserDataJobService (create job, addOperations with
+  enablePartialFailure, run):
+  https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started
+  https://developers.google.com/google-ads/api/rest/reference/rest/latest/customers.offlineUserDataJobs
+  Auth: `Authorization: Bearer <OAuth token>` and `developer-token`. Partial failures come back as
+  `partialFailureError.details[].errors[].location.fieldPathElements` naming `operations[index]`.
+- Meta Marketing API, custom audience users (POST adds, DELETE removes, `usersreplace` with a
+  session replaces the whole audience), max 10,000 rows per request:
+  https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users
+  https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences
+  The answer counts `num_invalid_entries` and lists `invalid_entry_samples`.
+- Mailchimp Marketing API, batch subscribe or unsubscribe (POST /lists/{list_id}, max 500 members,
+  errors reported per address in `errors[]` of a 200), member tags by subscriber hash (MD5 of the
+  lower-cased address): https://mailchimp.com/developer/marketing/api/lists/batch-subscribe-or-unsubscribe/
+  https://mailchimp.com/developer/marketing/api/list-member-tags/ ; auth is HTTP Basic with the API
+  key, whose `-usN` suffix names the data centre (https://mailchimp.com/developer/marketing/docs/fundamentals/).
+- Klaviyo, Bulk Import Profiles (POST /api/profile-bulk-import-jobs, JSON:API, list relationship,
+  max 10,000 profiles or 5 MB per job; `revision` header required; `Authorization: Klaviyo-API-Key`):
+  https://developers.klaviyo.com/en/reference/bulk_import_profiles ; removal: Get Profiles filtered
+  by email then Remove Profiles from List (max 1,000 ids):
+  https://developers.klaviyo.com/en/reference/remove_profiles_from_list
+- HubSpot CRM, contacts batch upsert by email (max 100 inputs; 207 Multi-Status lists the failed
+  ones in `errors[]`): https://developers.hubspot.com/docs/api/crm/contacts
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from flows.activation.config import DestinationConfig
+from flows.activation.credentials import display_url
+from flows.activation.destinations import DeliveryResult
+from flows.activation.destinations.channel_formats import GOOGLE, HUBSPOT, KLAVIYO, MAILCHIMP, META
+from flows.activation.destinations.http import (
+    BatchOutcome,
+    HttpSender,
+    Record,
+    delivery_result,
+    diff_records,
+)
+from flows.activation.state import Diff
+
+GOOGLE_API_VERSION = "v18"
+META_API_VERSION = "v21.0"
+KLAVIYO_REVISION = "2024-10-15"
+# The vendors' documented per-request maxima (the destination's batch_size may only lower them).
+VENDOR_BATCH_LIMIT = {GOOGLE: 10_000, META: 10_000, MAILCHIMP: 500, KLAVIYO: 10_000, HUBSPOT: 100}
+KLAVIYO_LOOKUP_LIMIT = 100  # emails per `any(email, [...])` filter page
+DEFAULT_BASE = {
+    GOOGLE: "https://googleads.googleapis.com",
+    META: "https://graph.facebook.com",
+    KLAVIYO: "https://a.klaviyo.com",
+    HUBSPOT: "https://api.hubapi.com",
+}
+JSON = "application/json"
+
+
+def _data(record: Record) -> dict[str, Any]:
+    return json.loads(record.body) if record.body and record.body != "null" else {}
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's member id: MD5 of the lower-cased address (the address is already canonical)."""
+    return hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+
+
+def mailchimp_base(api_key: str) -> str:
+    """https://<dc>.api.mailchimp.com from a key ending in -<dc> (e.g. -us6)."""
+    dc = api_key.rsplit("-", 1)[-1] if "-" in api_key else ""
+    if not dc.isalnum():
+        raise ValueError("the Mailchimp API key has no data-centre suffix (like -us6)")
+    return f"https://{dc}.api.mailchimp.com"
+
+
+def _chunks(records: list[Record], size: int) -> list[list[Record]]:
+    return [records[i : i + size] for i in range(0, len(records), size)]
+
+
+class Channel:
+    """One vendor: auth headers, batch limit, and how it delivers upserts and deletes."""
+
+    type: str = ""
+
+    def __init__(self, dest: DestinationConfig, segment: str, run_id: str, base: str, token: str) -> None:
+        self.dest = dest
+        self.segment = segment
+        self.run_id = run_id
+        self.base = base.rstrip("/")
+        self.token = token
+        self.batch = min(dest.batch_size, VENDOR_BATCH_LIMIT[self.type])
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
+        upserts = [r for r in records if r.op == "upsert"]
+        deletes = [r for r in records if r.op == "delete"]
+        for chunk in _chunks(upserts, self.batch):
+            sender.send(self.segment, self.run_id, chunk, outcome, self.upsert_request, self.rejected)
+        self.deliver_deletes(sender, deletes, outcome)
+
+    def deliver_deletes(self, sender: HttpSender, deletes: list[Record], outcome: BatchOutcome) -> None:
+        for chunk in _chunks(deletes, self.batch):
+            sender.send(self.segment, self.run_id, chunk, outcome, self.delete_request, self.rejected)
+
+    def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        raise NotImplementedError
+
+    def delete_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        raise NotImplementedError
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        return {}
+
+
+class GoogleCustomerMatch(Channel):
+    """An offline user data job per sync: create, addOperations (create/remove), run."""
+
+    type = GOOGLE
+
+    def __init__(self, *args: Any, developer_token: str, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.developer_token = developer_token
+        self.customer = f"customers/{self.dest.customer_id}"
+        self.job: str | None = None
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "developer-token": self.developer_token}
+
+    @staticmethod
+    def identifiers(data: dict[str, Any]) -> list[dict[str, Any]]:
+        ids: list[dict[str, Any]] = []
+        if data.get("Email"):
+            ids.append({"hashedEmail": data["Email"]})
+        if data.get("Phone"):
+            ids.append({"hashedPhoneNumber": data["Phone"]})
+        if all(data.get(k) for k in ("First Name", "Last Name", "Country", "Zip")):
+            ids.append(
+                {
+                    "addressInfo": {
+                        "hashedFirstName": data["First Name"],
+                        "hashedLastName": data["Last Name"],
+                        "countryCode": data["Country"],
+                        "postalCode": data["Zip"],
+                    }
+                }
+            )
+        return ids
+
+    def _operations(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        ops = [
+            {("create" if r.op == "upsert" else "remove"): {"userIdentifiers": self.identifiers(_data(r))}}
+            for r in records
+        ]
+        body = {"operations": ops, "enablePartialFailure": True}
+        return "POST", f"{self.base}/{GOOGLE_API_VERSION}/{self.job}:addOperations", _json(body), {}
+
+    upsert_request = _operations
+    delete_request = _operations
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        failure = (resp.json() or {}).get("partialFailureError") or {}
+        bad: dict[str, str] = {}
+        for detail in failure.get("details") or []:
+            for err in detail.get("errors") or []:
+                path = (err.get("location") or {}).get("fieldPathElements") or []
+                for el in path:
+                    idx = el.get("index")
+                    if el.get("fieldName") == "operations" and isinstance(idx, int) and idx < len(records):
+                        bad[records[idx].key] = f"Google Ads: {err.get('message', 'rejected')}"
+        return bad
+
+    def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
+        if not records:
+            return
+        body = {
+            "job": {
+                "type": "CUSTOMER_MATCH_USER_LIST",
+                "customerMatchUserListMetadata": {
+                    "userList": f"{self.customer}/userLists/{self.dest.audience_id}"
+                },
+            }
+        }
+        url = f"{self.base}/{GOOGLE_API_VERSION}/{self.customer}/offlineUserDataJobs:create"
+        status, resp, error = sender.call("POST", url, _json(body), {}, len(records))
+        if resp is None or not (200 <= (status or 0) < 300):
+            outcome.dead.extend(
+                (r, status, error or "could not create the offline user data job") for r in records
+            )
+            return
+        self.job = resp.json()["resourceName"]
+        added = BatchOutcome()
+        # Removes first: a person who left and came back in one run ends as a member.
+        ordered = [r for r in records if r.op == "delete"] + [r for r in records if r.op == "upsert"]
+        for chunk in _chunks(ordered, self.batch):
+            sender.send(self.segment, self.run_id, chunk, added, self._operations, self.rejected)
+        outcome.dead.extend(added.dead)
+        if not added.delivered:
+            return
+        status, _, error = sender.call(
+            "POST", f"{self.base}/{GOOGLE_API_VERSION}/{self.job}:run", b"{}", {}, len(added.delivered)
+        )
+        if status is not None and 200 <= status < 300:
+            outcome.delivered.extend(added.delivered)
+        else:  # the job never ran: nothing it held was applied
+            outcome.dead.extend((r, status, error or "the job did not run") for r in added.delivered)
+
+
+class MetaCustomAudience(Channel):
+    """POST /{audience}/users adds, DELETE removes; or usersreplace in one session."""
+
+    type = META
+    SCHEMA = ("EMAIL", "PHONE", "FN", "LN")
+    FIELDS = ("email", "phone", "fn", "ln")
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        # One session per sync run (Meta groups a run's batches by it); a stable number per run.
+        self.session_id = int(hashlib.sha256(f"{self.run_id}/{self.segment}".encode()).hexdigest()[:12], 16)
+        self.batch_seq = 0
+        self.total = 0
+        self.batches = 1
+
+    def _payload(self, records: list[Record], last: bool) -> bytes:
+        self.batch_seq += 1
+        data = [[_data(r).get(f) or "" for f in self.FIELDS] for r in records]
+        return _json(
+            {
+                "payload": {"schema": list(self.SCHEMA), "data": data},
+                "session": {
+                    "session_id": self.session_id,
+                    "batch_seq": self.batch_seq,
+                    "last_batch_flag": last,
+                    "estimated_num_total": self.total,
+                },
+            }
+        )
+
+    def _request(
+        self, method: str, path: str, records: list[Record]
+    ) -> tuple[str, str, bytes, dict[str, str]]:
+        last = self.batch_seq + 1 >= self.batches
+        url = f"{self.base}/{META_API_VERSION}/{self.dest.audience_id}/{path}"
+        return method, url, self._payload(records, last), {}
+
+    def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        return self._request("POST", "usersreplace" if self.dest.replace_audience else "users", records)
+
+    def delete_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        return self._request("DELETE", "users", records)
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        body = resp.json() or {}
+        samples = body.get("invalid_entry_samples") or {}
+        values = set(samples) if isinstance(samples, dict) else {str(s) for s in samples}
+        if not values:
+            return {}
+        bad = {}
+        for r in records:
+            hit = [v for v in _data(r).values() if v and v in values]
+            if hit:
+                reason = samples.get(hit[0]) if isinstance(samples, dict) else None
+                bad[r.key] = f"Meta: invalid entry ({reason or 'invalid_entry_samples'})"
+        return bad
+
+    def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
+        if self.dest.replace_audience:
+            # The whole current audience replaces what Meta holds: removes need no call of their own.
+            current = diff_records(_current_only(diff))
+            self.total = len(current)
+            self.batches = max(1, -(-len(current) // self.batch))
+            sent = BatchOutcome()
+            for chunk in _chunks(current, self.batch):
+                sender.send(self.segment, self.run_id, chunk, sent, self.upsert_request, self.rejected)
+            outcome.dead.extend(sent.dead)
+            outcome.delivered.extend(sent.delivered)
+            if not sent.dead:
+                outcome.delivered.extend(r for r in records if r.op == "delete")
+            return
+        upserts = [r for r in records if r.op == "upsert"]
+        deletes = [r for r in records if r.op == "delete"]
+        for group, build in ((upserts, self.upsert_request), (deletes, self.delete_request)):
+            self.total, self.batch_seq = len(group), 0
+            self.batches = max(1, -(-len(group) // self.batch))
+            for chunk in _chunks(group, self.batch):
+                sender.send(self.segment, self.run_id, chunk, outcome, build, self.rejected)
+
+
+def _current_only(diff: Diff) -> Diff:
+    """The full current list as adds (Meta replace sessions send everything)."""
+    empty = diff.removes.head(0)
+    return Diff(
+        diff.destination, diff.segment, diff.columns, diff.current, diff.current, diff.current.head(0), empty
+    )
+
+
+class Mailchimp(Channel):
+    """Batch subscribe/update (tagged with the segment); removal = the segment tag set inactive."""
+
+    type = MAILCHIMP
+
+    def auth_headers(self) -> dict[str, str]:
+        basic = base64.b64encode(f"lifecycle:{self.token}".encode()).decode()
+        return {"Authorization": f"Basic {basic}"}
+
+    def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        members = []
+        for r in records:
+            d = _data(r)
+            merge = {k: v for k, v in (("FNAME", d.get("First Name")), ("LNAME", d.get("Last Name"))) if v}
+            members.append(
+                {
+                    "email_address": d["Email Address"],
+                    "status": "subscribed",
+                    "merge_fields": merge,
+                    "tags": [self.segment],
+                }
+            )
+        body = {"members": members, "update_existing": True, "sync_tags": False}
+        return "POST", f"{self.base}/3.0/lists/{self.dest.audience_id}", _json(body), {}
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        errors = (resp.json() or {}).get("errors") or []
+        by_email = {str(e.get("email_address", "")).lower(): e for e in errors}
+        bad = {}
+        for r in records:
+            err = by_email.get(str(_data(r).get("Email Address", "")).lower())
+            if err:
+                bad[r.key] = f"Mailchimp {err.get('error_code', 'error')}: {err.get('error', '')}"
+        return bad
+
+    def deliver_deletes(self, sender: HttpSender, deletes: list[Record], outcome: BatchOutcome) -> None:
+        for r in deletes:  # one call per member: the tags endpoint takes one subscriber hash
+            email = str(_data(r).get("Email Address") or "")
+            url = f"{self.base}/3.0/lists/{self.dest.audience_id}/members/{subscriber_hash(email)}/tags"
+            body = _json({"tags": [{"name": self.segment, "status": "inactive"}]})
+            status, _, error = sender.call("POST", url, body, {}, 1)
+            if status is not None and (200 <= status < 300 or status == 404):  # 404: not a member
+                outcome.delivered.append(r)
+            else:
+                outcome.dead.append((r, status, error))
+
+
+class Klaviyo(Channel):
+    """Profile bulk-import jobs into the list; removal by profile id from the list."""
+
+    type = KLAVIYO
+    HEADERS = {
+        "revision": KLAVIYO_REVISION,
+        "Content-Type": "application/vnd.api+json",
+        "Accept": "application/vnd.api+json",
+    }
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Klaviyo-API-Key {self.token}", **self.HEADERS}
+
+    def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        profiles = []
+        for r in records:
+            d = _data(r)
+            attrs = {
+                k: v
+                for k, v in (
+                    ("email", d.get("Email")),
+                    ("first_name", d.get("First Name")),
+                    ("last_name", d.get("Last Name")),
+                    ("phone_number", d.get("Phone Number")),
+                )
+                if v
+            }
+            profiles.append({"type": "profile", "attributes": attrs})
+        body = {
+            "data": {
+                "type": "profile-bulk-import-job",
+                "attributes": {"profiles": {"data": profiles}},
+                "relationships": {"lists": {"data": [{"type": "list", "id": self.dest.audience_id}]}},
+            }
+        }
+        return "POST", f"{self.base}/api/profile-bulk-import-jobs", _json(body), {}
+
+    def deliver_deletes(self, sender: HttpSender, deletes: list[Record], outcome: BatchOutcome) -> None:
+        for chunk in _chunks(deletes, KLAVIYO_LOOKUP_LIMIT):
+            emails = {str(_data(r).get("Email") or "").lower(): r for r in chunk}
+            listed = ",".join(json.dumps(e) for e in emails)
+            query = quote(f"any(email,[{listed}])")
+            url = f"{self.base}/api/profiles?filter={query}&page[size]={KLAVIYO_LOOKUP_LIMIT}"
+            status, resp, error = sender.call("GET", url, None, {}, len(chunk))
+            if resp is None or not (200 <= (status or 0) < 300):
+                outcome.dead.extend((r, status, error) for r in chunk)
+                continue
+            ids = {
+                str(p["attributes"]["email"]).lower(): p["id"] for p in (resp.json() or {}).get("data") or []
+            }
+            found = [{"type": "profile", "id": ids[e]} for e in emails if e in ids]
+            if found:
+                url = f"{self.base}/api/lists/{self.dest.audience_id}/relationships/profiles"
+                status, _, error = sender.call("DELETE", url, _json({"data": found}), {}, len(found))
+                if not (status is not None and 200 <= status < 300):
+                    outcome.dead.extend((r, status, error) for r in chunk)
+                    continue
+            outcome.delivered.extend(chunk)  # not found in Klaviyo: already not on the list
+
+
+class HubSpot(Channel):
+    """Contacts batch upsert by email; membership is the boolean property lifecycle_<segment>."""
+
+    type = HUBSPOT
+
+    @property
+    def membership_property(self) -> str:
+        return f"lifecycle_{self.segment}"
+
+    def _inputs(self, records: list[Record], member: bool) -> bytes:
+        inputs = []
+        for r in records:
+            d = _data(r)
+            props = {
+                k: v
+                for k, v in (
+                    ("email", d.get("Email")),
+                    ("firstname", d.get("First Name")),
+                    ("lastname", d.get("Last Name")),
+                    ("phone", d.get("Phone Number")),
+                )
+                if v and (member or k == "email")
+            }
+            props[self.membership_property] = "true" if member else "false"
+            inputs.append({"idProperty": "email", "id": d.get("Email"), "properties": props})
+        return _json({"inputs": inputs})
+
+    def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        return "POST", f"{self.base}/crm/v3/objects/contacts/batch/upsert", self._inputs(records, True), {}
+
+    def delete_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
+        return "POST", f"{self.base}/crm/v3/objects/contacts/batch/upsert", self._inputs(records, False), {}
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        if resp.status_code != 207:
+            return {}
+        errors = (resp.json() or {}).get("errors") or []
+        bad = {}
+        by_email = {str(_data(r).get("Email") or "").lower(): r for r in records}
+        for err in errors:
+            ids: list[str] = []
+            for value in (err.get("context") or {}).values():
+                ids += [str(v).lower() for v in (value if isinstance(value, list) else [value])]
+            for email in ids:
+                if email in by_email:
+                    bad[by_email[email].key] = (
+                        f"HubSpot {err.get('category', 'error')}: {err.get('message', '')}"
+                    )
+        if errors and not bad:  # errors we cannot pin on a record: fail the batch, never guess
+            return {r.key: f"HubSpot: {errors[0].get('message', 'error')}" for r in records}
+        return bad
+
+
+CHANNELS: dict[str, type[Channel]] = {
+    GOOGLE: GoogleCustomerMatch,
+    META: MetaCustomAudience,
+    MAILCHIMP: Mailchimp,
+    KLAVIYO: Klaviyo,
+    HUBSPOT: HubSpot,
+}
+
+
+def deliver_channel(
+    dest: DestinationConfig,
+    diff: Diff,
+    *,
+    token: str,
+    base_url: str | None,
+    run_id: str,
+    logger: logging.Logger | logging.LoggerAdapter,
+    developer_token: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> DeliveryResult:
+    """Push one diff to a channel's API; what it confirmed moves sync state, the rest dead-letters."""
+    base = base_url or (mailchimp_base(token) if dest.type == MAILCHIMP else DEFAULT_BASE[dest.type])
+    kw: dict[str, Any] = {"developer_token": developer_token or ""} if dest.type == GOOGLE else {}
+    channel = CHANNELS[dest.type](dest, diff.segment, run_id, base, token, **kw)
+    sender = HttpSender(
+        dest,
+        base,
+        token,
+        logger=logger,
+        sleep=sleep,
+        transport=transport,
+        auth_headers=channel.auth_headers(),
+        secrets=(developer_token,),
+    )
+    records = diff_records(diff, delete_bodies=True)
+    outcome = BatchOutcome()
+    try:
+        channel.deliver(sender, records, outcome, diff)
+    finally:
+        sender.close()
+    return delivery_result(diff, records, outcome, sender, logger, f"{dest.type} {display_url(base)}")
