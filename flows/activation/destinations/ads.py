@@ -70,7 +70,11 @@ def ads_export(audience: pl.DataFrame, default_country_code: str | None = None) 
     normalised = audience.select(
         pl.col("person_id").cast(pl.Utf8).alias(KEY),
         normalise_email_expr(pl.col("email")).alias("email_sha256"),
-        normalise_phone_expr(pl.col("phone"), default_country_code).alias("phone_sha256"),
+        # dim_persons.phone_e164 (int_persons_contact_details) when present, else the raw phone.
+        pl.coalesce(
+            (pl.col("phone_e164") if "phone_e164" in audience.columns else pl.lit(None, dtype=pl.Utf8)),
+            normalise_phone_expr(pl.col("phone"), default_country_code),
+        ).alias("phone_sha256"),
     )
     hashed = normalised.with_columns(
         sha256_column(normalised, "email_sha256"), sha256_column(normalised, "phone_sha256")

@@ -63,6 +63,8 @@ GOOGLE_API_VERSION = "v18"
 META_API_VERSION = "v21.0"
 KLAVIYO_REVISION = "2024-10-15"
 # The vendors' documented per-request maxima (the destination's batch_size may only lower them).
+# Google: at most 100,000 identifiers per addOperations request, 10,000 per call recommended; an
+# operation here holds at most 3 identifiers, so 10,000 operations stay well inside both.
 VENDOR_BATCH_LIMIT = {GOOGLE: 10_000, META: 10_000, MAILCHIMP: 500, KLAVIYO: 10_000, HUBSPOT: 100}
 KLAVIYO_LOOKUP_LIMIT = 100  # emails per `any(email, [...])` filter page
 DEFAULT_BASE = {
@@ -464,7 +466,7 @@ class HubSpot(Channel):
         bad = {}
         by_email = {str(_data(r).get("Email") or "").lower(): r for r in records}
         for err in errors:
-            ids: list[str] = []
+            ids: list[str] = [str(err["id"]).lower()] if err.get("id") else []
             for value in (err.get("context") or {}).values():
                 ids += [str(v).lower() for v in (value if isinstance(value, list) else [value])]
             for email in ids:
