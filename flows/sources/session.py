@@ -126,10 +126,6 @@ class StagingSession:
         for name, kind in self._owned():
             self.con.execute(f"drop {kind} if exists {name}")
 
-    def drop_staged(self) -> None:
-        """Free the staged input (before staging the next file)."""
-        self.drop(*self._STAGED)
-
     def drop_batch(self) -> None:
         """Free everything of the batch just committed: staged, parsed and de-duplication tables."""
         self._drop_owned()
