@@ -96,13 +96,12 @@ class SyncSummary:
             )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
-        skipped = [
-            f"  {r['segment']}/{r['destination']}: {r['error']}"
+        # Optional destinations without their URL/credentials: one line each, the same in a dry run.
+        lines += [
+            f"{r['segment']}/{r['destination']} {r['error']}"
             for r in self.results
             if r.get("error") and r["status"] == "skipped"
         ]
-        if skipped:
-            lines += ["skipped (not an error):", *skipped]
         errors = [
             f"  {r['segment']}/{r['destination']}: {r['error']}"
             for r in self.results

@@ -23,6 +23,7 @@ import pytest
 from flows.activation.config import ConfigError, parse_config
 from flows.activation.destinations.channel_apis import subscriber_hash
 from flows.activation.destinations.channel_formats import channel_export
+from flows.activation.flows import SyncSummary
 from flows.warehouse import fetch_all, open_warehouse
 from tests.activation import vendor_servers as vs
 from tests.activation.mini_warehouse import person, sync, write_warehouse
@@ -336,6 +337,9 @@ def test_unset_credentials_skip_an_optional_channel_with_a_reason(make_settings,
         row = sync(settings, dry_run=dry_run)[("win_back", "chan")]
         assert row["status"] == "skipped"
         assert row["error"] == "skipped: no credentials (environment variable T_TOKEN is not set)"
+        printed = str(SyncSummary(run_id="r", dry_run=dry_run, as_of=None, results=[row])).splitlines()
+        assert "win_back/chan skipped: no credentials (environment variable T_TOKEN is not set)" in printed
+        assert printed[-1] == "result: ok"
     assert not (Path(settings.outbound_dir) / "chan").exists()
 
 
@@ -362,3 +366,21 @@ segments:
     assert list(rows[0]) == ["Email", "Phone", "First Name", "Last Name", "Country", "Zip"]
     assert {r["Email"] for r in rows} == {sha("user0@example.com"), sha("user1@example.com")}
     assert rows[0]["Phone"] == sha("+14155550000")
+
+
+def test_default_segments_file_shows_each_channel_optional_and_skipped_with_its_reason(monkeypatch):
+    from flows.activation.config import load_config
+    from flows.activation.flows import skip_reason
+
+    config = load_config(Path(__file__).resolve().parents[2] / "segments.yml")
+    by_type = {d.type: d for d in config.destinations.values()}
+    assert set(VENDORS) <= set(by_type), "one example of each channel destination"
+    every_segment_to_file = all("file" in s.destinations for s in config.segments)
+    assert every_segment_to_file
+    for dest_type in VENDORS:
+        dest = by_type[dest_type]
+        assert dest.optional and dest.push
+        monkeypatch.delenv(dest.token_env, raising=False)
+        assert skip_reason(dest) == (
+            f"skipped: no credentials (environment variable {dest.token_env} is not set)"
+        )
