@@ -384,3 +384,89 @@ def test_default_segments_file_shows_each_channel_optional_and_skipped_with_its_
         assert skip_reason(dest) == (
             f"skipped: no credentials (environment variable {dest.token_env} is not set)"
         )
+
+
+@pytest.mark.slow
+def test_channel_files_and_a_push_on_a_real_build(built_warehouse, tmp_path, monkeypatch, sleeps):
+    """The dbt-built names and phones reach each channel's CSV; one channel also pushes (Klaviyo).
+
+    Reuses the session's built warehouse (copied); the sync itself takes a few seconds.
+    """
+    import shutil
+    import textwrap
+
+    from flows.email_rule import match_key
+    from flows.settings import Settings
+
+    yml = textwrap.dedent(
+        """
+        destinations:
+          google_files: {type: google_ads_customer_match, push: false}
+          meta_files: {type: meta_custom_audience, push: false}
+          mailchimp_files: {type: mailchimp, push: false}
+          hubspot_files: {type: hubspot, push: false}
+          klaviyo:
+            type: klaviyo
+            token_env: T_TOKEN
+            url_env: T_BASE
+            audience_id: Y6nRLr
+            rate_limit_per_second: 500
+        segments:
+          - name: nurture_leads
+            description: leads
+            filter: "lifecycle_stage = 'acquisition' and lead_status in ('open', 'contacted')"
+            fields: [person_id, email, name]
+            destinations: [google_files, meta_files, mailchimp_files, hubspot_files, klaviyo]
+        """
+    )
+    (tmp_path / "segments.yml").write_text(yml)
+    settings = Settings(data_dir=tmp_path / "data", segments_file=tmp_path / "segments.yml")
+    settings.root.mkdir(parents=True)
+    shutil.copy(built_warehouse.warehouse_path, settings.warehouse_path)
+    with open_warehouse(settings, read_only=True) as con:
+        persons = {
+            r[0]: r[1:]
+            for r in fetch_all(
+                con, "select email, first_name, last_name, phone_e164, name from marts.dim_persons"
+            )
+        }
+    with vs.KlaviyoServer(TOKEN, [], list_id="Y6nRLr") as server:
+        monkeypatch.setenv("T_TOKEN", TOKEN)
+        monkeypatch.setenv("T_BASE", server.url)
+        rows = sync(settings, http_sleep=sleeps)
+    assert {r["status"] for r in rows.values()} == {"ok"}
+    assert rows[("nurture_leads", "klaviyo")]["rows"] > 0
+    assert len(server.members) == rows[("nurture_leads", "klaviyo")]["rows"]
+
+    def read(dest: str) -> list[dict[str, str]]:
+        with open(settings.outbound_dir / dest / "nurture_leads" / "latest.csv", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    mailchimp = read("mailchimp_files")
+    assert mailchimp and all(r["Email Address"] in persons for r in mailchimp)
+    named = [r for r in mailchimp if persons[r["Email Address"]][3]]
+    assert named, "the demo persons have names"
+    for r in named:
+        first, last, _, name = persons[r["Email Address"]]
+        assert (r["First Name"], r["Last Name"]) == (first or "", last or "")
+        assert name.startswith(first)
+    hubspot = read("hubspot_files")
+    phones = [r["Phone Number"] for r in hubspot if r["Phone Number"]]
+    assert phones and all(p.startswith("+") and p[1:].isdigit() for p in phones)
+    google = {r["Email"] for r in read("google_files")}
+    assert google == {sha(match_key(e)) for e in (r["Email Address"] for r in mailchimp)}
+    meta_phones = {r["phone"] for r in read("meta_files") if r["phone"]}
+    assert meta_phones == {sha(p.lstrip("+")) for p in phones}
+
+
+def test_a_mailchimp_key_without_its_data_centre_fails_that_destination_in_one_line(
+    make_settings, monkeypatch
+):
+    yml = channel_yml("mailchimp").replace("    url_env: T_BASE\n", "")
+    settings = make_settings(yml)
+    monkeypatch.setenv("T_TOKEN", "keyWithoutSuffix")
+    write_warehouse(settings, people(n=2))
+    row = sync(settings)[("win_back", "chan")]
+    assert row["status"] == "failed" and row["failures"] == 3
+    assert row["error"].startswith("the Mailchimp API key has no data-centre suffix (like -us6)")
+    assert "keyWithoutSuffix" not in row["error"]

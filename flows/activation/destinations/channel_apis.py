@@ -58,6 +58,7 @@ from flows.activation.destinations.http import (
     diff_records,
 )
 from flows.activation.state import Diff
+from flows.errors import LifecycleError
 
 GOOGLE_API_VERSION = "v18"
 META_API_VERSION = "v21.0"
@@ -93,7 +94,10 @@ def mailchimp_base(api_key: str) -> str:
     """https://<dc>.api.mailchimp.com from a key ending in -<dc> (e.g. -us6)."""
     dc = api_key.rsplit("-", 1)[-1] if "-" in api_key else ""
     if not dc.isalnum():
-        raise ValueError("the Mailchimp API key has no data-centre suffix (like -us6)")
+        raise LifecycleError(
+            "the Mailchimp API key has no data-centre suffix (like -us6)",
+            hint="copy the whole key from Mailchimp (Profile > Extras > API keys), or set url_env",
+        )
     return f"https://{dc}.api.mailchimp.com"
 
 
