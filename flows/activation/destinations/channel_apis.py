@@ -244,11 +244,14 @@ class MetaCustomAudience(Channel):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        # One session per sync run (Meta groups a run's batches by it); a stable number per run.
-        self.session_id = int(hashlib.sha256(f"{self.run_id}/{self.segment}".encode()).hexdigest()[:12], 16)
+        # One session per sync run and operation (Meta groups a session's batches); stable per run.
+        self.session_id = self._session("add")
         self.batch_seq = 0
         self.total = 0
         self.batches = 1
+
+    def _session(self, op: str) -> int:
+        return int(hashlib.sha256(f"{self.run_id}/{self.segment}/{op}".encode()).hexdigest()[:12], 16)
 
     def _payload(self, records: list[Record], last: bool) -> bytes:
         self.batch_seq += 1
@@ -308,8 +311,11 @@ class MetaCustomAudience(Channel):
             return
         upserts = [r for r in records if r.op == "upsert"]
         deletes = [r for r in records if r.op == "delete"]
-        for group, build in ((upserts, self.upsert_request), (deletes, self.delete_request)):
-            self.total, self.batch_seq = len(group), 0
+        for op, group, build in (
+            ("add", upserts, self.upsert_request),
+            ("remove", deletes, self.delete_request),
+        ):
+            self.total, self.batch_seq, self.session_id = len(group), 0, self._session(op)
             self.batches = max(1, -(-len(group) // self.batch))
             for chunk in _chunks(group, self.batch):
                 sender.send(self.segment, self.run_id, chunk, outcome, build, self.rejected)
