@@ -470,3 +470,37 @@ def test_a_mailchimp_key_without_its_data_centre_fails_that_destination_in_one_l
     assert row["status"] == "failed" and row["failures"] == 3
     assert row["error"].startswith("the Mailchimp API key has no data-centre suffix (like -us6)")
     assert "keyWithoutSuffix" not in row["error"]
+
+
+@pytest.mark.slow
+def test_channel_credentials_from_prefect_secret_blocks_in_the_real_flow(
+    prefect_harness, make_settings, caplog
+):
+    """sync_flow as a Prefect flow run; the Google tokens come from Secret blocks, never logged."""
+    from prefect.blocks.system import Secret
+
+    from flows.activation.flows import sync_flow
+
+    yml = (
+        channel_yml("google_ads_customer_match")
+        .replace("token_env: T_TOKEN", "token_secret: test-google-token")
+        .replace("developer_token_env: T_DEV", "developer_token_secret: test-google-dev")
+    )
+    settings = make_settings(yml, name="gsecret")
+    write_warehouse(settings, people(n=3)[:-1])
+    v = VENDORS["google_ads_customer_match"]
+    with v["server"](TOKEN, [("500",)], **v["ids"]) as server:
+        import os
+
+        os.environ["T_BASE"] = server.url
+        try:
+            Secret(value=TOKEN).save("test-google-token", overwrite=True)
+            Secret(value=DEV_TOKEN).save("test-google-dev", overwrite=True)
+            summary = sync_flow(settings)
+        finally:
+            del os.environ["T_BASE"]
+    assert summary.ok, str(summary)
+    assert server.members == {sha(f"user{i}@example.com") for i in range(3)}
+    assert len(server.ran) == 1
+    for secret in (TOKEN, DEV_TOKEN):
+        assert secret not in caplog.text and secret not in str(summary)
