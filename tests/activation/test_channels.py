@@ -474,7 +474,7 @@ def test_a_mailchimp_key_without_its_data_centre_fails_that_destination_in_one_l
 
 @pytest.mark.slow
 def test_channel_credentials_from_prefect_secret_blocks_in_the_real_flow(
-    prefect_harness, make_settings, caplog
+    prefect_harness, make_settings, monkeypatch, caplog
 ):
     """sync_flow as a Prefect flow run; the Google tokens come from Secret blocks, never logged."""
     from prefect.blocks.system import Secret
@@ -490,15 +490,10 @@ def test_channel_credentials_from_prefect_secret_blocks_in_the_real_flow(
     write_warehouse(settings, people(n=3)[:-1])
     v = VENDORS["google_ads_customer_match"]
     with v["server"](TOKEN, [("500",)], **v["ids"]) as server:
-        import os
-
-        os.environ["T_BASE"] = server.url
-        try:
-            Secret(value=TOKEN).save("test-google-token", overwrite=True)
-            Secret(value=DEV_TOKEN).save("test-google-dev", overwrite=True)
-            summary = sync_flow(settings)
-        finally:
-            del os.environ["T_BASE"]
+        monkeypatch.setenv("T_BASE", server.url)
+        Secret(value=TOKEN).save("test-google-token", overwrite=True)
+        Secret(value=DEV_TOKEN).save("test-google-dev", overwrite=True)
+        summary = sync_flow(settings)
     assert summary.ok, str(summary)
     assert server.members == {sha(f"user{i}@example.com") for i in range(3)}
     assert len(server.ran) == 1
