@@ -199,15 +199,8 @@ def sync_destination(
             url = resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url")
             token = resolve_secret(dest.token_env, dest.token_secret, f"destination {dest.name!r} token")
             redact = Redactor(url, token)
-            if url is None:
-                where = (
-                    f"environment variable {dest.url_env}" if dest.url_env else f"secret {dest.url_secret}"
-                )
-                if dest.optional:  # nothing is sent, so nothing is counted as added or removed
-                    row = {**row, "status": "skipped", "adds": 0, "changes": 0, "removes": 0}
-                    record_result(con, run_id, row)
-                    return row
-                raise LifecycleError(f"destination {dest.name!r}: no URL ({where} is not set)")
+            if url is None:  # unset since skip_reason looked (a Secret block removed meanwhile)
+                raise LifecycleError(f"destination {dest.name!r}: no URL")
             result: DeliveryResult = deliver_http(
                 dest, diff, url=url, token=token, run_id=run_id, logger=logger, sleep=http_sleep
             )
