@@ -1,6 +1,6 @@
 """`lifecycle run`: the parent Prefect flow that wires every step in dependency order.
 
-    ingest (sources in parallel) -> raw gate -> dbt build (a task per node) -> mart gate
+    ingest (sources in parallel) -> erasure -> raw gate -> dbt build (a task per node) -> mart gate
         -> publish marts for BI
         -> activation sync
         -> KPI report
@@ -171,9 +171,17 @@ def lifecycle_run_flow(
         source_step = "prepare replay"
         configure_environment(work)  # gates and dbt read LIFECYCLE_WAREHOUSE: point it at the replay
     else:
-        ingest = runner.run("ingest", lambda: ingest_flow(settings, source="all", return_state=True))
+        ingest = runner.run(
+            "ingest", lambda: ingest_flow(settings, source="all", redact=False, return_state=True)
+        )
         summary.ingest_rows = rows_of(ingest)
-        source_step = "ingest"
+        # SPEC 10: erasure requests applied and erased persons' new records redacted before dbt
+        # reads raw, so a build (or a full refresh) never sees them; old outputs are scrubbed here
+        # and this run's publish, sync and report are written from redacted data.
+        from flows.privacy.erase import erasure_task
+
+        runner.run("erasure", lambda: erasure_task()(settings, return_state=True), needs=("ingest",))
+        source_step = "erasure"
 
     _gate(runner, "raw gate", raw_gate_task, work, needs=(source_step,))
     build = runner.run(

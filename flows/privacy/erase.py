@@ -64,17 +64,21 @@ class ErasureResult:
     tables: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
     artifacts: int = 0
+    late: int = 0  # erased persons whose newly loaded records were redacted (ledger matches)
     warnings: list[str] = field(default_factory=list)
     # The plain values found, for the file and Prefect scrubs of the same step. Never printed.
     needles: list[str] = field(default_factory=list, repr=False)
     person_ids: list[str] = field(default_factory=list, repr=False)
 
     def summary_line(self) -> str:
-        if not self.erasures:
+        if not self.erasures and not self.late:
             return "no erasure requests pending"
         rows = sum(self.tables.values())
+        what = f"{self.erasures} erasure(s) applied" if self.erasures else "no new erasure requests"
+        if self.late:
+            what += f", new records of {self.late} erased person(s) redacted at ingest"
         line = (
-            f"{self.erasures} erasure(s) applied: {self.identifiers} identifiers, {rows} rows in "
+            f"{what}: {self.identifiers} identifiers, {rows} rows in "
             f"{len(self.tables)} relations, {sum(self.files.values())} lines in {len(self.files)} files, "
             f"{self.artifacts} Prefect artifacts"
         )
@@ -136,7 +140,8 @@ def _dbt_vars() -> tuple[list[str], int]:
 def _clean(expr: str, blocked: list[str]) -> str:
     """An identifier, or NULL when blank or blocked (SPEC 5 guard rails)."""
     values = ", ".join("'" + b.replace("'", "''") + "'" for b in [*blocked, ""])
-    return f"case when lower(trim(cast({expr} as varchar))) not in ({values}) then trim(cast({expr} as varchar)) end"
+    text = f"trim(cast({expr} as varchar))"
+    return f"case when lower({text}) not in ({values}) then {text} end"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +196,97 @@ def _load_requests(con: Any, extra: list[tuple[str, str]]) -> int:
         group by mkey
         """
     )
+    # An address erased before keeps its erasure id (and so its pseudonym).
+    con.execute(
+        f"""
+        update _er_requests as r set erasure_id = l.erasure_id
+        from {ledger.LEDGER} as l
+        where l.kind = 'email' and l.key_hash = lifecycle_hmac(r.mkey)
+        """
+    )
     return int(con.execute("select count(*) from _er_requests").fetchall()[0][0])
+
+
+# Where identifiers sit in raw rows, for the ledger check of newly loaded rows (kind, SQL).
+# Segment spec: anonymousId/userId/previousId and traits.email; SendGrid event webhook: email;
+# Zendesk users: id and email; Zendesk tickets: requester_id. Quarantined lines (raw.rejects) are
+# searched as text: any address-shaped token, and the Segment ids when the line is valid JSON.
+_SEED_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "raw.segment_events": [
+        ("web", "anonymous_id"),
+        ("web", "user_id"),
+        ("web", "previous_id"),
+        (
+            "email",
+            "coalesce("
+            + ", ".join(f"json_extract_string(message, '{p}')" for p in pii.JSON_EMAIL_PATHS)
+            + ")",
+        ),
+    ],
+    "raw.sendgrid_events": [("email", "email")],
+    "raw.zendesk_users": [("zd", "cast(id as varchar)"), ("email", "email")],
+    "raw.zendesk_tickets": [("zd", "cast(requester_id as varchar)")],
+    "raw.rejects": [
+        ("email", f"unnest(regexp_extract_all(raw_text, '{_EMAIL_TOKEN}'))"),
+        *[
+            ("web", f"case when json_valid(raw_text) then json_extract_string(raw_text, '{p}') end")
+            for p in pii.JSON_ID_PATHS
+        ],
+    ],
+}
+_LEDGER_KIND = {"email": "email", "web": "web_id", "zd": "zendesk_id"}
+
+
+def _load_seeds(con: Any) -> int:
+    """Fill _er_seeds(erasure_id, kind, value): identifiers of rows loaded since the last check
+    whose keyed hash is in the ledger (a late event, a re-ingested old file, an API page of an
+    erased person). Set-based: the candidates of the new rows are hashed once each and joined to
+    the ledger; the cost is that of the new rows, thanks to the per-table `_loaded_at` watermark."""
+    con.execute("create or replace temp table _er_seeds (erasure_id varchar, kind varchar, value varchar)")
+    con.execute("create or replace temp table _er_marks (relation varchar, loaded_at timestamp)")
+    empty = ledger.ledger_size(con) == 0
+    for relation, columns in _SEED_COLUMNS.items():
+        if not _exists(con, relation):
+            continue
+        since = con.execute(
+            f"select max(loaded_at) from {ledger.WATERMARK} where relation = ?", [relation]
+        ).fetchall()[0][0]
+        con.execute(
+            f"insert into _er_marks select ?, max(_loaded_at) from {relation} "
+            "having max(_loaded_at) is not null",
+            [relation],
+        )
+        if empty:
+            continue
+        where = "where _loaded_at > ?" if since is not None else ""
+        params = [since] if since is not None else []
+        selects = " union ".join(
+            f"select '{kind}' as kind, "
+            + (match_key_sql("v") if kind == "email" else "nullif(trim(cast(v as varchar)), '')")
+            + f" as value from (select {sql} as v from {relation} {where})"
+            for kind, sql in columns
+        )
+        con.execute(
+            f"""
+            insert into _er_seeds
+            with candidates as (select distinct kind, value from ({selects}) where value is not null),
+            hashed as (select kind, value, lifecycle_hmac(value) as key_hash from candidates)
+            select distinct l.erasure_id, h.kind, h.value
+            from hashed as h
+            join {ledger.LEDGER} as l
+                on l.key_hash = h.key_hash
+                and l.kind = case h.kind when 'web' then 'web_id' when 'zd' then 'zendesk_id' else 'email' end
+            """,
+            params * len(columns),
+        )
+    return int(con.execute("select count(distinct erasure_id) from _er_seeds").fetchall()[0][0])
+
+
+def _advance_watermarks(con: Any) -> None:
+    con.execute(
+        f"delete from {ledger.WATERMARK} where relation in (select relation from _er_marks); "
+        f"insert into {ledger.WATERMARK} select relation, loaded_at from _er_marks"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +348,8 @@ def _closure(con: Any) -> None:
     """Grow _er_nodes(erasure_id, kind, value) until no new identifier joins."""
     con.execute(
         "create or replace temp table _er_nodes as "
-        "select erasure_id, 'email' as kind, mkey as value from _er_requests"
+        "select erasure_id, 'email' as kind, mkey as value from _er_requests "
+        "union select erasure_id, kind, value from _er_seeds"
     )
     step = """
         with n as (select * from _er_nodes),
@@ -373,7 +469,8 @@ def _match_selects(fq: str, columns: list[tuple[str, str, bool]], text_scan: boo
             )
         elif kind in (pii.WEB_ID, pii.KEY):
             out.append(
-                f"select t.rowid as rid, a.pseud from {fq} as t join _er_any as a on a.value = cast({c} as varchar)"
+                f"select t.rowid as rid, a.pseud from {fq} as t join _er_any as a "
+                f"on a.value = cast({c} as varchar)"
             )
         elif kind == pii.ZENDESK_ID:
             out.append(
@@ -465,7 +562,8 @@ def redact_table(
     if unique:
         con.execute(
             f"delete from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') and rowid not in "
-            f"(select min(rowid) from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') group by {_q(unique)})"
+            f"(select min(rowid) from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') "
+            f"group by {_q(unique)})"
         )
     return "redacted", rows
 
@@ -543,7 +641,9 @@ def apply_erasures(
     keys.prepare(con, settings, write=True)
     result = ErasureResult(batch_id=f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
     n = _load_requests(con, [(e, source) for e in emails or []])
-    if not n:
+    late = _load_seeds(con)
+    if not n and not late:
+        _advance_watermarks(con)
         return result
     _build_sources(con)
     _closure(con)
@@ -590,16 +690,22 @@ def apply_erasures(
             """,
             [applied, result.batch_id],
         )
+        action = "redact" if n else "redact_late_records"
         if result.tables:
             con.executemany(
-                f"insert into {ledger.LOG} values (?, ?, ?, 'redact', ?)",
-                [[result.batch_id, applied, rel, rows] for rel, rows in sorted(result.tables.items())],
+                f"insert into {ledger.LOG} values (?, ?, ?, ?, ?)",
+                [
+                    [result.batch_id, applied, rel, action, rows]
+                    for rel, rows in sorted(result.tables.items())
+                ],
             )
+        _advance_watermarks(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     result.erasures = n
+    result.late = late
     result.identifiers = int(con.execute("select count(*) from _er_ids").fetchall()[0][0])
     return result
 
@@ -676,6 +782,7 @@ def scrub_files(settings: Settings, result: ErasureResult) -> None:
     if pattern is None:
         return
     raw_dir = settings.raw_dir.resolve()
+    plain = [n.lower().encode() for n in result.needles if len(n) >= 5]
     for path in sorted(settings.root.rglob("*")):
         if not path.is_file() or path.is_symlink() or path.suffix.lower() not in _TEXT_SUFFIXES:
             continue
@@ -683,8 +790,15 @@ def scrub_files(settings: Settings, result: ErasureResult) -> None:
         if resolved.is_relative_to(raw_dir) or ".prefect" in resolved.parts:
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
+            data = path.read_bytes()
+        except OSError:
+            continue
+        lowered = data.lower()
+        if not any(n in lowered for n in plain):  # C-speed prefilter; the regex runs on hits only
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
             continue
         if not pattern.search(text):
             continue
@@ -718,9 +832,8 @@ def _scrub_csv_line(line: str, pattern: re.Pattern[str]) -> str:
 
 
 def scrub_prefect(result: ErasureResult) -> None:
-    """Delete the Prefect artifacts that mention the person (the product's run summaries and
-    tables). Prefect has no API to delete single log lines; the product logs counts, never
-    records, and the count of log lines that still match is reported as a warning."""
+    """Delete, through the Prefect API, the artifacts that mention an erased person (the product's
+    run summaries and tables): works with any Prefect server the user points the product at."""
     pattern = _needle_regex(result.needles)
     if pattern is None:
         return
@@ -733,36 +846,86 @@ def scrub_prefect(result: ErasureResult) -> None:
                 page = client.read_artifacts(limit=200, offset=offset)
                 if not page:
                     break
+                kept = 0
                 for art in page:
                     blob = f"{art.data} {art.description or ''} {art.metadata_ or ''}"
                     if pattern.search(blob):
                         client.delete_artifact(art.id)
                         result.artifacts += 1
-                offset += len(page)
-            logs = 0
-            offset = 0
-            while True:
-                page = client.read_logs(limit=200, offset=offset)
-                if not page:
-                    break
-                logs += sum(1 for log in page if pattern.search(log.message or ""))
-                offset += len(page)
-            if logs:
-                result.warnings.append(f"{logs} Prefect log lines mention an erased person")
-    except Exception as exc:  # no Prefect server here: nothing the product wrote is there either
-        result.warnings.append(f"Prefect artifacts not checked ({type(exc).__name__})")
+                    else:
+                        kept += 1
+                offset += kept
+    except Exception as exc:  # no Prefect server reachable: the database scrub below still runs
+        result.warnings.append(f"Prefect artifacts not checked through the API ({type(exc).__name__})")
+
+
+def scrub_prefect_database(settings: Settings, result: ErasureResult) -> None:
+    """Redact the erased values in the product's own Prefect database (DIR/.prefect/prefect.db).
+
+    Prefect's API has no call to delete or edit log lines, events or run states, so the SQLite
+    database under PREFECT_HOME is edited directly: every text column of every table, values
+    replaced by `[erased]` through a regex function (one UPDATE per column). `secure_delete`
+    zeroes freed pages and a WAL checkpoint folds the old page images away, so the values are not
+    left in the file's free space. A user's own Prefect server (PREFECT_API_URL) is out of reach
+    here: only its artifacts are deleted (scrub_prefect); README says so.
+    """
+    import sqlite3
+
+    path = settings.prefect_home / "prefect.db"
+    pattern = _needle_regex(result.needles)
+    if pattern is None or not path.exists():
+        return
+    try:
+        db = sqlite3.connect(str(path), timeout=30)
+    except sqlite3.Error as exc:
+        result.warnings.append(f"Prefect database not scrubbed ({type(exc).__name__})")
+        return
+    try:
+        db.create_function("er_match", 1, lambda v: v is not None and bool(pattern.search(str(v))))
+        db.create_function("er_sub", 1, lambda v: None if v is None else pattern.sub("[erased]", str(v)))
+        db.execute("pragma secure_delete = on")
+        plain = sorted({n.lower() for n in result.needles if len(n) >= 5})
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table'")]
+        changed = 0
+        for table in tables:
+            if table.startswith("sqlite_"):
+                continue
+            cols = db.execute(f"pragma table_info({_q(table)})").fetchall()
+            for col in cols:
+                ctype = str(col[2]).upper()
+                if not any(t in ctype for t in ("TEXT", "CHAR", "JSON", "CLOB")) and ctype:
+                    continue
+                c = _q(col[1])
+                # Native instr() prefilter; the Python regex function runs on candidate rows only.
+                # (SQLite limits expression depth: with many values the regex alone decides.)
+                pre = plain if len(plain) <= 200 else []
+                likes = " or ".join(f"instr(lower({c}), ?) > 0" for _ in pre) or "true"
+                cur = db.execute(
+                    f"update {_q(table)} set {c} = er_sub({c}) where ({likes}) and er_match({c})", pre
+                )
+                changed += cur.rowcount
+        db.commit()
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("pragma wal_checkpoint(truncate)")
+        if changed:
+            result.files[".prefect/prefect.db"] = changed
+    except sqlite3.Error as exc:
+        result.warnings.append(f"Prefect database not fully scrubbed ({type(exc).__name__}: {exc})")
+    finally:
+        db.close()
 
 
 def scrub_outside_warehouse(
     con: Any, settings: Settings, result: ErasureResult, prefect: bool = True
 ) -> None:
     """Published marts and Parquet, files under DIR and Prefect artifacts, then the log rows."""
-    if not result.erasures:
+    if not result.erasures and not result.late:
         return
     redact_published(con, settings, result)
     scrub_files(settings, result)
     if prefect:
         scrub_prefect(result)
+    scrub_prefect_database(settings, result)
     with contextlib.suppress(duckdb.Error):
         record_outside(con, result)
 
@@ -771,11 +934,61 @@ def erase(
     settings: Settings, emails: list[str] | None = None, source: str = "cli", prefect: bool = True
 ) -> ErasureResult:
     """Open the warehouse and apply pending requests (and `emails`) everywhere: the pipeline's
-    erasure step and `lifecycle person erase`."""
+    erasure step and `lifecycle person erase`. The caller holds the run lock."""
     from flows.warehouse import open_warehouse
 
     with open_warehouse(settings) as con:
         result = apply_erasures(settings, con, emails=emails, source=source)
         scrub_outside_warehouse(con, settings, result, prefect=prefect)
         con.execute("checkpoint")
+    # The plain values were needed only to find the person in files: never let them travel on
+    # (a Prefect task result, a log line, a pickle).
+    result.needles = []
+    result.person_ids = []
     return result
+
+
+def erase_now(settings: Settings, email: str) -> ErasureResult:
+    """`lifecycle person erase EMAIL`: record an erasure request for the address and apply it at
+    once, everywhere (the same code as the pipeline's erasure step). Destinations outside DIR
+    (http, vendors) see the person removed at the next sync.
+
+    The request is recorded in privacy.erasures (source `cli`, no address) and the ledger; the
+    address itself is never written. Raises LifecycleError for a string that is not an address,
+    and WarehouseBusy while a run holds the data dir.
+    """
+    from flows.email_rule import match_key
+    from flows.errors import LifecycleError
+    from flows.transform.run_guard import warehouse_guard
+
+    if match_key(email) is None:
+        raise LifecycleError(
+            "the value given is not a valid email address, so there is nothing to erase by it",
+            hint="pass the address as the person gave it, e.g. lifecycle person erase jane@example.com",
+        )
+    with warehouse_guard(settings):
+        return erase(settings, emails=[email], source="cli")
+
+
+def redact_after_ingest(settings: Settings) -> ErasureResult:
+    """The post-load step of every ingest: apply new erasure requests (files just loaded) and
+    redact any newly loaded record of an already erased person (ledger match), before dbt sees it.
+    """
+    return erase(settings, source="file")
+
+
+def _erasure_task_fn(settings: Settings) -> ErasureResult:
+    result = redact_after_ingest(settings)
+    if result.erasures or result.late:
+        from prefect import get_run_logger
+
+        get_run_logger().info("erasure: %s", result.summary_line())  # counts only, no values
+    return result
+
+
+def erasure_task():  # noqa: ANN201 - a Prefect task, built lazily so importing this module stays cheap
+    """The Prefect task of the post-ingest erasure step (pipeline and ingest flow)."""
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    return task(name="erasure", cache_policy=NO_CACHE)(_erasure_task_fn)

@@ -6,7 +6,7 @@ customer". With a secret key, the ledger says nothing without the key.
 
 DuckDB 2.0 has `sha256` and `md5` but no `hmac` (checked with `duckdb_functions()`), so HMAC is
 written out in SQL from its definition (RFC 2104): H((K ^ opad) || H((K ^ ipad) || m)). The two
-padded keys live in a temporary table of the connection (never in SQL text, never on disk), and a
+padded keys live in session variables of the connection (never in SQL text, never on disk), and a
 temporary macro `lifecycle_hmac(text)` reads them. It is pure SQL, so it runs inside the ingest
 transaction and over millions of rows without Python in the loop.
 
@@ -84,15 +84,19 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
 
 
 def register_hmac(con: Any, key: bytes) -> None:
-    """Define `lifecycle_hmac(varchar) -> varchar` (hex HMAC-SHA256) on this connection."""
+    """Define `lifecycle_hmac(varchar) -> varchar` (hex HMAC-SHA256) on this connection.
+
+    The padded keys are session variables (`set variable`): in memory only, gone with the
+    connection, never in SQL text, a table or a temp file.
+    """
     ipad, opad = _pads(key)
-    con.execute("create or replace temp table __lifecycle_erasure_pads (ipad blob, opad blob)")
-    con.execute("insert into __lifecycle_erasure_pads values (?, ?)", [ipad, opad])
+    con.execute("set variable __lifecycle_erasure_ipad = ?", [ipad])
+    con.execute("set variable __lifecycle_erasure_opad = ?", [opad])
     con.execute(
         """
-        create or replace temp macro lifecycle_hmac(m) as (
-            select sha256(opad || unhex(sha256(ipad || encode(cast(m as varchar)))))
-            from __lifecycle_erasure_pads
+        create or replace temp macro lifecycle_hmac(m) as sha256(
+            getvariable('__lifecycle_erasure_opad')
+            || unhex(sha256(getvariable('__lifecycle_erasure_ipad') || encode(cast(m as varchar))))
         )
         """
     )
@@ -126,7 +130,9 @@ def prepare(con: Any, settings: Settings, write: bool = False) -> bytes:
     """
     from flows.privacy.ledger import ledger_size
 
-    key = load_key(settings, create=write)
+    key = load_key(settings, create=False)
+    if key is None and ledger_size(con) == 0 and write:
+        key = load_key(settings, create=True)  # first erasure: the key is created now
     if key is None:
         if ledger_size(con) > 0:
             raise ErasureKeyError(

@@ -10,6 +10,8 @@ redacted at ingest) without the product keeping what it was asked to forget.
 - `privacy.erasures`: one row per request applied: erasure_id, requested_at, applied_at, source
   (file | cli), identifiers (how many identifiers the person had), batch_id.
 - `privacy.erasure_log`: what each batch did: batch_id, applied_at, relation, action, rows.
+- `privacy.redaction_watermark`: per raw table, the newest `_loaded_at` already checked against
+  the ledger, so the ingest-time check reads only rows loaded since.
 - `privacy.key_fingerprint`: HMAC of a fixed label, to detect a changed key (keys.py).
 """
 
@@ -21,6 +23,7 @@ SCHEMA = "privacy"
 LEDGER = f"{SCHEMA}.erasure_ledger"
 ERASURES = f"{SCHEMA}.erasures"
 LOG = f"{SCHEMA}.erasure_log"
+WATERMARK = f"{SCHEMA}.redaction_watermark"
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -44,6 +47,10 @@ create table if not exists {LOG} (
     relation   varchar not null,
     action     varchar not null,
     rows       bigint not null
+);
+create table if not exists {WATERMARK} (
+    relation  varchar not null,
+    loaded_at timestamp not null
 );
 create table if not exists {SCHEMA}.key_fingerprint (
     fingerprint varchar not null,

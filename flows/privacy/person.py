@@ -328,7 +328,13 @@ def _segments(con: duckdb.DuckDBPyConnection, settings: Settings, person: Person
             out.append(entry)
             continue
         if person.person_id in set(audience["person_id"].cast(str).to_list()):
-            entry["in_segment"] = True
+            # sync leaves held-out persons out after computing the audience, before any destination
+            held = _held_out(con, holdouts, seg.name, person.person_id)
+            if held is not None:
+                entry["reason"] = "holdout"
+                entry["detail"] = held
+            else:
+                entry["in_segment"] = True
             out.append(entry)
             continue
         if seg.model:
@@ -428,7 +434,10 @@ def _held_out(
 ) -> str | None:
     for rel in relations:
         cols = set(_columns(con, rel))
-        cond = " and is_holdout" if "is_holdout" in cols else ""
+        if "assigned_group" in cols:  # sync.holdout_assignments (flows/activation/holdouts.py)
+            cond = " and assigned_group = 'holdout'"
+        else:
+            cond = " and is_holdout" if "is_holdout" in cols else ""
         if con.execute(
             f"select 1 from {rel} where segment = ? and person_id = ?{cond} limit 1", [segment, person_id]
         ).fetchall():

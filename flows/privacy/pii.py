@@ -36,6 +36,7 @@ PII_COLUMNS: dict[str, str] = {
     "raw_email": EMAIL,
     "requester_email": EMAIL,
     "email_address": EMAIL,
+    "email_key": EMAIL,
     "name": NAME,
     "first_name": NAME,
     "last_name": NAME,

@@ -59,8 +59,15 @@ def ingest_zendesk_api_task(settings: Settings) -> SourceSummary:
 
 
 @flow(name="ingest", log_prints=False)
-def ingest_flow(settings: Settings, source: str = "all", api: bool = False) -> IngestSummary:
-    """Load new raw files (and, with api=True, Zendesk API pages) into raw.*."""
+def ingest_flow(
+    settings: Settings, source: str = "all", api: bool = False, redact: bool = True
+) -> IngestSummary:
+    """Load new raw files (and, with api=True, Zendesk API pages) into raw.*.
+
+    With `redact` (default) the privacy step follows the loads: new erasure requests are applied
+    and any newly loaded record of an erased person is redacted at ingest (flows/privacy/erase.py).
+    `lifecycle run` passes False and runs that step itself, as its own summary line.
+    """
     sources = list(SOURCES) if source == "all" else [source]
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
@@ -79,4 +86,8 @@ def ingest_flow(settings: Settings, source: str = "all", api: bool = False) -> I
         tickets = summary.sources["tickets"]
         for r in ingest_zendesk_api_task(settings).results:
             tickets.add(r)
+    if redact:
+        from flows.privacy.erase import erasure_task
+
+        erasure_task()(settings)
     return summary

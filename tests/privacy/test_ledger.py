@@ -1,0 +1,185 @@
+"""The erasure ledger and the erasure of raw records, on tiny hand-written raw files.
+
+Plain functions, no Prefect and no dbt: the user's raw files are ingested as `lifecycle ingest`
+does (flows.sources.ingest), then the erasure step runs (`prefect=False`: no server here). Each
+test takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import stat
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.privacy import erase, keys, ledger
+from flows.settings import Settings
+from flows.sources.ingest import ingest_source
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scan import scan_data_dir  # noqa: E402
+
+ERASED = "Jane.Doe+news@Example.com"  # as the person typed it
+ERASED_KEY = "jane.doe+news@example.com"  # its match key (the one email rule)
+OTHER = "bob.keeper@example.org"
+
+
+def _sendgrid(path: Path, events: list[tuple[str, str, str]]) -> None:
+    """A SendGrid Event Webhook post (JSON array), as in docs.sendgrid.com 'Event Webhook'."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            [
+                {"email": email, "timestamp": 1788626885, "event": event, "sg_event_id": sg_id}
+                for email, event, sg_id in events
+            ]
+        )
+    )
+
+
+def _identify(path: Path, anonymous_id: str, user_id: str, email: str, name: str) -> None:
+    """A Segment identify call (segment.com/docs/connections/spec/identify)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    msg = {
+        "anonymousId": anonymous_id,
+        "userId": user_id,
+        "messageId": hashlib.md5(f"{user_id}{email}".encode()).hexdigest(),
+        "type": "identify",
+        "timestamp": "2026-09-04T10:07:41.833Z",
+        "context": {
+            "ip": "203.0.113.7" if "Jan" in name else "198.51.100.9",
+            "userAgent": f"Mozilla/5.0 ({name.split()[0]}OS)",
+        },
+        "traits": {"email": email, "name": name},
+    }
+    with path.open("a") as fh:
+        fh.write(json.dumps(msg) + "\n")
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("LIFECYCLE_ERASURE_KEY", raising=False)
+    s = Settings(data_dir=tmp_path / "data")
+    _identify(s.raw_dir / "web" / "d1.jsonl", "anon-jane-1", "user-jane", ERASED, "Janet Quux")
+    _identify(s.raw_dir / "web" / "d1.jsonl", "anon-bob-1", "user-bob", OTHER, "Bob Keeper")
+    _sendgrid(
+        s.raw_dir / "email" / "d1.json",
+        [(ERASED, "delivered", "sg-1"), (OTHER, "delivered", "sg-2"), (ERASED.upper(), "open", "sg-3")],
+    )
+    for source in ("web", "email"):
+        ingest_source(s, source)
+    return s
+
+
+def _request(s: Settings, rows: list[tuple[str, str]], name: str = "requests.csv") -> None:
+    path = s.raw_dir / "erasure" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("email,requested_at\n" + "".join(f"{e},{t}\n" for e, t in rows))
+    ingest_source(s, "erasure")
+
+
+def _query(s: Settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(s.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_sql_hmac_is_rfc2104_hmac_sha256() -> None:
+    con = duckdb.connect()
+    for key in (b"k", b"x" * 32, b"y" * 100):  # short, typical, longer than a block (hashed first)
+        keys.register_hmac(con, key)
+        got = con.execute("select lifecycle_hmac(?)", [ERASED_KEY]).fetchall()[0][0]
+        assert got == hmac.new(key, ERASED_KEY.encode(), hashlib.sha256).hexdigest()
+    # the key is in no table of the connection
+    assert con.execute("select count(*) from duckdb_tables()").fetchall()[0][0] == 0
+
+
+def test_key_created_once_private_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIFECYCLE_ERASURE_KEY", raising=False)
+    s = Settings(data_dir=tmp_path / "d")
+    assert keys.load_key(s, create=False) is None
+    first = keys.load_key(s)
+    path = keys.key_path(s)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keys.load_key(s) == first and len(first) == 32
+    monkeypatch.setenv("LIFECYCLE_ERASURE_KEY", "ab" * 32)
+    assert keys.load_key(Settings(data_dir=tmp_path / "d")) == bytes.fromhex("ab" * 32)
+
+
+def test_erasure_keeps_only_keyed_hashes_and_redacts_raw(data: Settings) -> None:
+    _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
+    result = erase.erase(data, prefect=False)
+    assert result.erasures == 1
+    assert "1 erasure(s) applied" in result.summary_line() and "@" not in result.summary_line()
+
+    key = keys.load_key(data, create=False)
+    hashes = _query(data, f"select key_hash, kind from {ledger.LEDGER}")
+    assert (keys.hmac_hex(key, ERASED_KEY), "email") in hashes
+    assert (keys.hmac_hex(key, "anon-jane-1"), "web_id") in hashes  # linked by the identify
+    assert (keys.hmac_hex(key, "user-jane"), "web_id") in hashes
+    # No plain address, name or id in the privacy schema, nor anywhere else under DIR but raw/.
+    needles = [ERASED_KEY, "janet quux", "anon-jane-1", "user-jane", "203.0.113.7", "janetos"]
+    assert scan_data_dir(data.root, needles) == []
+    # The other person is untouched; the erased person's sends stay as anonymous facts.
+    assert _query(
+        data, "select count(*) from raw.sendgrid_events where email = 'bob.keeper@example.org'"
+    ) == [(1,)]
+    assert _query(
+        data, "select count(*), count(email) from raw.sendgrid_events where sg_event_id <> 'sg-2'"
+    ) == [(2, 0)]
+    log = _query(data, f"select relation, action, rows from {ledger.LOG} order by relation")
+    assert ("raw.sendgrid_events", "redact", 2) in log
+    assert ("raw.segment_events", "redact", 1) in log
+    # Re-running applies nothing twice.
+    assert erase.erase(data, prefect=False).erasures == 0
+
+
+def test_wrong_or_missing_key_fails_closed(data: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
+    erase.erase(data, prefect=False)
+    monkeypatch.setenv("LIFECYCLE_ERASURE_KEY", "cd" * 32)
+    with pytest.raises(keys.ErasureKeyError, match="not the one the erasure ledger was written with"):
+        erase.erase(Settings(data_dir=data.root), prefect=False)
+    monkeypatch.delenv("LIFECYCLE_ERASURE_KEY")
+    keys.key_path(data).unlink()
+    with pytest.raises(keys.ErasureKeyError, match="erasure key is missing"):
+        erase.erase(Settings(data_dir=data.root), prefect=False)
+
+
+def test_quarantined_request_with_bad_requested_at_still_erases(data: Settings) -> None:
+    _request(data, [(ERASED, "yesterday")])
+    assert _query(data, "select count(*) from raw.rejects where source = 'erasure'") == [(1,)]
+    result = erase.erase(data, prefect=False)
+    assert result.erasures == 1
+    assert _query(
+        data, "select count(email) from raw.sendgrid_events where sg_event_id in ('sg-1', 'sg-3')"
+    ) == [(0,)]
+    assert scan_data_dir(data.root, [ERASED_KEY, "janet quux"]) == []
+
+
+def test_late_and_reingested_records_are_redacted_at_ingest(data: Settings) -> None:
+    _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
+    erase.erase(data, prefect=False)
+    # A late event for the address, a late page view from the erased device, and a copy of an
+    # old file (a new name, so it loads again).
+    _sendgrid(data.raw_dir / "email" / "late.json", [(" jane.doe+news@example.COM ", "click", "sg-9")])
+    _identify(data.raw_dir / "web" / "late.jsonl", "anon-jane-1", "user-jane-2", "x@y.invalid", "Janet Quux")
+    old = (data.raw_dir / "email" / "d1.json").read_text()
+    (data.raw_dir / "email" / "d1-copy.json").write_text(old.replace("sg-", "sgc-"))
+    for source in ("web", "email"):
+        ingest_source(data, source)
+    result = erase.redact_after_ingest(data)
+    assert result.erasures == 0 and result.late == 1
+    assert "redacted at ingest" in result.summary_line()
+    assert _query(data, "select count(*) from raw.sendgrid_events where lower(email) like '%jane%'") == [(0,)]
+    assert scan_data_dir(data.root, [ERASED_KEY, "janet quux", "user-jane-2"]) == []
+    assert ("redact_late_records",) in _query(data, f"select distinct action from {ledger.LOG}")
+    # Nothing new: the watermark keeps the check to new rows, and nothing is redacted again.
+    assert erase.redact_after_ingest(data).late == 0
