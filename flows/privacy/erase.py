@@ -839,7 +839,10 @@ def scrub_prefect(result: ErasureResult) -> None:
         return
     try:
         from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL
 
+        if not PREFECT_API_URL.value():
+            return  # no server configured: the product's own database is scrubbed directly below
         with get_client(sync_client=True) as client:
             offset = 0
             while True:

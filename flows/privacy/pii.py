@@ -192,6 +192,14 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "kind",
         "key_hash",
         "fingerprint",
+        "bucket",
+        "consent_action",
+        "consent_event_id",
+        "consent_reason",
+        "consent_scope",
+        "record_origin",
+        "reject_reason",
+        "unsubscribed_group_ids",
     ]
 )
 

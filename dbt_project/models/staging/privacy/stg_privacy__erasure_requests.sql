@@ -1,4 +1,7 @@
--- Erasure requests, one row per normalised email (the earliest request wins).
+-- Erasure requests, one row per normalised email (the earliest request wins). A request already
+-- applied holds `erased:<erasure_id>` instead of the address (flows/privacy/erase.py): the
+-- privacy ledger keeps only a keyed hash, and every record of the address is redacted at ingest,
+-- so applied requests are left out here.
 with
 
 source as (
@@ -14,7 +17,7 @@ normalized as (
         requested_at,
         _loaded_at
     from source
-    where email is not null and trim(email) <> ''
+    where email is not null and trim(email) <> '' and not starts_with(email, 'erased:')
 
 ),
 
