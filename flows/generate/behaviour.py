@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from flows.generate.campaigns import WinBackCampaign
 from flows.generate.catalog import Catalog
 from flows.generate.email_events import EmailProgramme
 from flows.generate.population import CHANNELS, DIRECT, ORGANIC, WEEKDAY_FACTOR, Population
@@ -91,6 +92,8 @@ class Simulator:
     owned: np.ndarray = field(init=False)
     next_order_no: int = 100_001
     sched: dict[str, DaySchedule] = field(init=False)
+    # The demo's win-back campaign with its holdout (campaigns.py); None: no campaign.
+    campaign: WinBackCampaign | None = None
 
     def __post_init__(self) -> None:
         n = self.pop.n
@@ -106,7 +109,7 @@ class Simulator:
         self.last_open_day = np.full(n, -10_000, dtype=np.int64)
         self.last_click_day = np.full(n, -10_000, dtype=np.int64)
         self.owned = np.full((n, len(self.catalog.categories)), -1, dtype=np.int64)
-        names = ("clicks", "opens", "suppress", "hard", "gun", "gre", "refunds", "csat")
+        names = ("clicks", "opens", "suppress", "hard", "gun", "gre", "refunds", "csat", "winback")
         self.sched = {k: DaySchedule(self.days) for k in names}
 
     # ------------------------------------------------------------------ email
@@ -122,6 +125,13 @@ class Simulator:
             self.last_order_day,
             self.group_unsub,
         )
+        if self.campaign is not None:
+            batch, back, on_day = self.campaign.plan(
+                d, self.n_orders, self.last_order_day, self.suppressed, self.pop.bad_address, self.rng
+            )
+            if batch is not None:
+                sends.append(batch)
+            self.sched["winback"].add(on_day, person=back)
         out = self.email.simulate(sends, self.suppressed, self.hard_bounced)
         s = self.sched
         s["clicks"].add(out.clicks["ms"] // 1000 // 86400 - self.start_ts // 86400, **out.clicks)
@@ -159,6 +169,21 @@ class Simulator:
         clicks = self.sched["clicks"].pop(d)
         if clicks is not None:
             self.last_click_day[clicks["person"]] = d
+        # Win-back treatment effect: these treated persons come back today and order (campaigns.py).
+        comeback = self.sched["winback"].pop(d)
+        back_today = np.zeros(pop.n, dtype=bool)
+        if comeback is not None and len(comeback["person"]):
+            back_today[comeback["person"]] = True
+            n_back = len(comeback["person"])
+            clicks = {
+                k: np.concatenate([(clicks or {}).get(k, np.zeros(0, dtype=dt)), v])
+                for k, dt, v in (
+                    ("person", np.int64, comeback["person"]),
+                    ("ms", np.int64, day0_ms + rng.integers(9 * 3_600_000, 21 * 3_600_000, n_back)),
+                    ("campaign", object, np.full(n_back, "win_back", dtype=object)),
+                    ("path", object, np.full(n_back, "/sale", dtype=object)),
+                )
+            }
 
         wk = WEEKDAY_FACTOR[today.weekday()]
         arrived_before = pop.arrival_day < d
@@ -230,7 +255,7 @@ class Simulator:
                 * np.where(self.bad_csat[person], 0.5, 1.0),
             ),
         )
-        buy = first & (u < np.clip(p_buy * boost, 0, 0.95))
+        buy = first & ((u < np.clip(p_buy * boost, 0, 0.95)) | back_today[person])
         signup = first & ~known & (buy | (rng.random(ns) < pop.p_signup[person]) | (shared & is_arrival))
         abandon = first & ~buy & (known | signup) & (rng.random(ns) < np.where(cust[person], 0.03, 0.07))
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from flows.errors import LifecycleError
 from flows.generate.behaviour import Simulator
+from flows.generate.campaigns import DEFAULT_EFFECT, SEGMENT, WinBackCampaign
 from flows.generate.catalog import load_catalog
 from flows.generate.dirt import (
     DirtCounts,
@@ -56,6 +57,31 @@ def _validate(customers: int, days: int, dirty_rate: float, start: date, today: 
         )
 
 
+def _winback_campaign(
+    user_ids: list[str], start_ts: int, effect: float, share: float | None, salt: str | None
+) -> WinBackCampaign | None:
+    """The demo's win-back campaign with the holdout share and salt `lifecycle sync` will use.
+
+    Share and salt default to the configured ones (segments.yml `holdout` of win_back, settings
+    holdout_salt), so the simulated syncs and the real ones agree; no holdout: no campaign.
+    """
+    from flows.activation.config import load_config
+    from flows.settings import Settings
+
+    settings = Settings()
+    if share is None:
+        try:
+            seg = load_config(settings.segments_file).segment(SEGMENT)
+        except LifecycleError:
+            return None
+        share = seg.holdout
+    if not share:
+        return None
+    if not 0.0 <= effect <= 1.0:
+        raise LifecycleError(f"--winback-effect must be between 0 and 1 (got {effect})")
+    return WinBackCampaign(user_ids, start_ts, share, salt or settings.holdout_salt, effect)
+
+
 def generate(
     raw_dir: Path,
     *,
@@ -64,6 +90,9 @@ def generate(
     seed: int,
     start: date | None,
     dirty_rate: float,
+    winback_effect: float = DEFAULT_EFFECT,
+    holdout_share: float | None = None,
+    holdout_salt: str | None = None,
 ) -> GenerateSummary:
     """Write synthetic raw files for `customers` persons over `days` days into `raw_dir`.
 
@@ -86,7 +115,8 @@ def generate(
     start_ts = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     end_ms = (start_ts + days * 86400) * 1000
     emailer = EmailProgramme(pop, r_email, start_ts)
-    sim = Simulator(pop, catalog, r_sim, emailer, start, days, start_ts)
+    campaign = _winback_campaign(pop.user_id.to_list(), start_ts, winback_effect, holdout_share, holdout_salt)
+    sim = Simulator(pop, catalog, r_sim, emailer, start, days, start_ts, campaign=campaign)
     web = WebWriter(pop, catalog, r_web)
     desk = TicketDesk(pop, r_tix, end_ms)
     spend = SpendLedger()
@@ -163,6 +193,7 @@ def generate(
     t_files, t_records = desk.write(raw_dir / "tickets", start, days, dirty_rate, counts)
     s_files, s_records = spend.write(raw_dir / "spend", start, r_spend)
     erasures = write_erasure(raw_dir / "erasure", pop, sim.lead_day, end_ms, r_erase)
+    assignments = campaign.write_log(raw_dir) if campaign is not None else 0
 
     last = days - 1
     ordered = sim.n_orders > 0
@@ -187,6 +218,7 @@ def generate(
             "tickets": t_files,
             "spend": s_files,
             "erasure": 1,
+            "sync_history": 1 if assignments else 0,
         },
         records={
             "web": web_files.records,
@@ -194,6 +226,7 @@ def generate(
             "tickets": t_records,
             "spend": s_records,
             "erasure": erasures,
+            "sync_history": assignments,
         },
         dirty={src: dict(c) for src, c in counts.by_source.items()},
         funnel=funnel,

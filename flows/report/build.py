@@ -19,7 +19,7 @@ import yaml
 from flows.errors import LifecycleError
 from flows.publish import open_for_read
 from flows.report import data
-from flows.report.page import Panel, glossary_html, page, tiles_html
+from flows.report.page import Panel, glossary_html, lift_table_html, page, tiles_html
 from flows.report.svg import (
     STAGE_COLORS,
     fmt_num,
@@ -108,6 +108,29 @@ def _panel(title: str, subtitle: str, render: Callable[[], str], wide: bool = Fa
         return Panel(title, subtitle, None, f"query failed: {str(exc).splitlines()[0]}", wide=wide)
 
 
+def _lift_min_group() -> int:
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return int((project.get("vars") or {}).get("lift_min_group_size", 30))
+
+
+def _live_lift(settings: Settings, m: data.Marts) -> dict[str, list[dict[str, Any]]]:
+    """Lift from the warehouse's mart_segment_lift view when readable (it already holds the sync
+    that ran after publishing), else from the report's own source."""
+    if settings.warehouse_path.exists():
+        try:
+            con = open_for_read(settings.warehouse_path)
+        except duckdb.Error:
+            con = None
+        if con is not None:
+            try:
+                return data.segment_lift(data.Marts(con))
+            except (data.NotAvailable, duckdb.Error):
+                pass
+            finally:
+                con.close()
+    return data.segment_lift(m)
+
+
 def render_report(con: duckdb.DuckDBPyConnection, settings: Settings, source: Path) -> str:
     """The report HTML for the marts reachable through `con` (plain function: testable)."""
     m = data.Marts(con)
@@ -193,6 +216,9 @@ def render_report(con: duckdb.DuckDBPyConnection, settings: Settings, source: Pa
             raise data.NotAvailable("; ".join(reasons))
         return "".join(parts)
 
+    def lift() -> str:
+        return lift_table_html(_live_lift(settings, m), data.lift_verdict, _lift_min_group())
+
     panels = [
         _panel("Lifecycle funnel", "Everyone we know, by the stage they are in today", funnel),
         _panel("Top segments", "Who the lists and RFM segments hold, largest first", segments),
@@ -207,6 +233,12 @@ def render_report(con: duckdb.DuckDBPyConnection, settings: Settings, source: Pa
             "Email performance by campaign",
             "Unique open and click rates per delivered email",
             email,
+            wide=True,
+        ),
+        _panel(
+            "Holdout lift per segment",
+            "Did the lists work? Treated minus held-out persons, per entry cohort",
+            lift,
             wide=True,
         ),
         Panel("Metric glossary", "What every number means", glossary_html(_glossary(settings)), wide=True),

@@ -243,3 +243,57 @@ def rfm_segments(m: Marts) -> list[tuple[str, int]]:
     if not rows:
         raise NotAvailable("no customers with orders yet")
     return [(str(s).replace("_", " "), int(n)) for s, n in rows]
+
+
+LIFT_COLUMNS = (
+    "segment",
+    "cohort_grain",
+    "cohort_start",
+    "lift_window_days",
+    "treated_persons",
+    "holdout_persons",
+    "treated_pending",
+    "holdout_pending",
+    "treated_conversion_rate",
+    "holdout_conversion_rate",
+    "conversion_lift",
+    "conversion_lift_ci_low",
+    "conversion_lift_ci_high",
+    "conversion_lift_significant",
+    "revenue_lift",
+    "revenue_lift_ci_low",
+    "revenue_lift_ci_high",
+    "revenue_lift_significant",
+    "enough_data",
+)
+
+
+def segment_lift(m: Marts, max_cohorts: int = 6) -> dict[str, list[dict[str, Any]]]:
+    """Per holdout segment: its `all` row first, then its latest `max_cohorts` entry cohorts."""
+    table = m.table("mart_segment_lift")
+    rows = m.query(
+        f"select {', '.join(LIFT_COLUMNS)} from {table} "
+        "order by segment, cohort_grain = 'all' desc, cohort_start desc"
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        rec = dict(zip(LIFT_COLUMNS, row, strict=True))
+        seg = out.setdefault(rec["segment"], [])
+        if rec["cohort_grain"] == "all" or len(seg) <= max_cohorts:
+            seg.append(rec)
+    if not out:
+        raise NotAvailable("no holdout assignments yet (give a segment a `holdout`, then sync)")
+    return out
+
+
+def lift_verdict(row: dict[str, Any], min_group: int) -> str:
+    """What a marketer should read from one row: lift, no difference, or too small to tell."""
+    if not row["treated_persons"] and not row["holdout_persons"]:
+        return f"window still open ({row['lift_window_days']} days)"
+    if not row["enough_data"]:
+        return f"too small to tell (under {min_group} measured in a group)"
+    if row["conversion_lift_significant"]:
+        return "more conversions" if row["conversion_lift"] > 0 else "fewer conversions"
+    if row["revenue_lift_significant"]:
+        return "more revenue" if row["revenue_lift"] > 0 else "less revenue"
+    return "no detectable difference"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 CSS = """
 *{box-sizing:border-box}
@@ -81,3 +82,55 @@ def page(title: str, subtitle: str, tiles: str, panels: list[Panel], footer: str
         f'<main>{tiles}<div class="grid">{body}</div><footer>{escape(footer)}</footer></main>'
         "</body></html>"
     )
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def _points(lift: Any, low: Any, high: Any) -> str:
+    if lift is None:
+        return "–"
+    ci = "" if low is None or high is None else f" [{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"{100 * lift:+.1f} pts{ci}"
+
+
+def _money(lift: Any, low: Any, high: Any) -> str:
+    if lift is None:
+        return "–"
+    ci = "" if low is None or high is None else f" [{low:+,.1f}, {high:+,.1f}]"
+    return f"{lift:+,.1f}{ci}"
+
+
+def lift_table_html(lift: dict[str, list[dict[str, Any]]], verdict: Any, min_group: int) -> str:
+    """One table per holdout segment: overall row, then recent entry cohorts, with 95% intervals."""
+    head = (
+        "<tr><th>cohort</th><th>treated</th><th>holdout</th><th>converted (treated / holdout)</th>"
+        "<th>conversion lift [95% CI]</th><th>revenue / person lift [95% CI]</th><th>reading</th></tr>"
+    )
+    parts = []
+    for segment, rows in lift.items():
+        body = []
+        for r in rows:
+            cohort = "all cohorts" if r["cohort_grain"] == "all" else str(r["cohort_start"])[:10]
+            pending = (r["treated_pending"] or 0) + (r["holdout_pending"] or 0)
+            pending_note = f" (+{pending} pending)" if pending else ""
+            cls = ' class="total"' if r["cohort_grain"] == "all" else ""
+            conv = _points(r["conversion_lift"], r["conversion_lift_ci_low"], r["conversion_lift_ci_high"])
+            money = _money(r["revenue_lift"], r["revenue_lift_ci_low"], r["revenue_lift_ci_high"])
+            body.append(
+                f"<tr{cls}><td>{escape(cohort)}{escape(pending_note)}</td>"
+                f"<td>{r['treated_persons']}</td><td>{r['holdout_persons']}</td>"
+                f"<td>{_pct(r['treated_conversion_rate'])} / {_pct(r['holdout_conversion_rate'])}</td>"
+                f"<td>{conv}</td><td>{money}</td>"
+                f"<td>{escape(verdict(r, min_group))}</td></tr>"
+            )
+        window = rows[0]["lift_window_days"] if rows else ""
+        parts.append(
+            f'<h3>{escape(segment)}</h3><table class="lift" data-segment="{escape(segment)}">'
+            f"{head}{''.join(body)}</table>"
+            f'<p class="note">Conversion: an order within {window} days of entering the segment. '
+            f"Treated minus holdout; intervals are 95% (two-proportion, Welch for revenue). "
+            f"Persons still inside their window are pending and not counted.</p>"
+        )
+    return "".join(parts)
