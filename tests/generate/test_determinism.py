@@ -27,7 +27,8 @@ def test_same_seed_same_bytes_and_rerun_overwrites(tmp_path: Path) -> None:
     generate(b, **args)
     first = _digest(a)
     assert first == _digest(b)
-    assert {k.split("/")[0] for k in first} == {"web", "email", "tickets", "spend", "erasure"}
+    # sync_history: the demo win-back campaign's simulated sync log (flows/generate/campaigns.py)
+    assert {k.split("/")[0] for k in first} == {"web", "email", "tickets", "spend", "erasure", "sync_history"}
     generate(a, **args)  # into a directory that already has the files
     assert _digest(a) == first  # same names, same bytes: nothing doubled, nothing left behind
     assert not [p for p in a.rglob(".*") if p.is_file()]  # no temp files left

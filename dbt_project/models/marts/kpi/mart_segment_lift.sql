@@ -117,7 +117,7 @@ by_group as (
 
 ),
 
-pivoted as (
+both_groups as (
 
     select
         segment,
@@ -143,7 +143,7 @@ pivoted as (
 rates as (
 
     select
-        pivoted.*,
+        both_groups.*,
         {{ kpi_safe_divide('treated_conversions', 'treated_persons') }} as treated_conversion_rate,
         {{ kpi_safe_divide('holdout_conversions', 'holdout_persons') }} as holdout_conversion_rate,
         {{ kpi_safe_divide('treated_orders', 'treated_persons') }} as treated_orders_per_person,
@@ -151,7 +151,7 @@ rates as (
         -- Welch: squared standard errors of each group's mean revenue per person
         treated_revenue_var / nullif(treated_persons, 0) as treated_revenue_se2,
         holdout_revenue_var / nullif(holdout_persons, 0) as holdout_revenue_se2
-    from pivoted
+    from both_groups
 
 ),
 
