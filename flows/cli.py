@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
     gen.add_argument("--dirty-rate", type=float, default=0.01, help="share of dirty records (default 0.01)")
+    gen.add_argument(
+        "--winback-effect",
+        type=float,
+        default=0.25,
+        help="demo win-back campaign: chance a reachable treated customer orders again (default 0.25)",
+    )
 
     run = sub.add_parser("run", parents=[after], help="the whole pipeline once")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
@@ -130,6 +136,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             start=args.start,
             dirty_rate=args.dirty_rate,
+            winback_effect=args.winback_effect,
         )
         print(summary)
         return 0
