@@ -619,6 +619,8 @@ def _collect_needles(con: Any) -> list[str]:
         for fn in (hashlib.sha256, hashlib.md5):
             hashes.add(fn(e.encode()).hexdigest())
     phones = {re.sub(r"[^0-9+]", "", v) for v in values if re.fullmatch(r"[0-9+() .-]{7,}", v)}
+    # Hashing destinations write sha256 of the E.164 phone (with and without the plus).
+    hashes |= {hashlib.sha256(f.encode()).hexdigest() for p in phones for f in (p, p.lstrip("+"))}
     extra = sorted(hashes | {p for p in phones if len(p) >= 7})
     if extra:
         con.executemany("insert into _er_needles values (?, null)", [[x] for x in extra])

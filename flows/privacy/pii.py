@@ -200,6 +200,8 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "record_origin",
         "reject_reason",
         "unsubscribed_group_ids",
+        "action",
+        "batch_id",
     ]
 )
 
