@@ -1,4 +1,5 @@
-"""dbt transformation step: `dbt_build_flow` (Prefect, one task per dbt node) and plain `run_dbt`.
+"""dbt transformation step: `dbt_build_flow` (Prefect, one dbt invocation, every node reported)
+and plain `run_dbt`.
 
 Exports are lazy so `from flows.transform.dbt import run_dbt` does not import Prefect (which reads
 PREFECT_HOME at import time and costs a second).

@@ -1,18 +1,17 @@
-"""dbt build as a Prefect flow: prefect-dbt's `PrefectDbtRunner` turns every dbt node into a task.
+"""dbt build as a Prefect flow: one dbt invocation, every node's result reported, no task per node.
 
-Why this shape: analytics engineers see each model, test, seed and snapshot as its own task run in
-the Prefect UI (with dbt's log lines attached), and a failed node marks only its downstream nodes
-as skipped. Artifacts and logs stay in the data dir (`--target-path DIR/dbt_target`) because other
-processes run dbt on the same project at the same time.
+Why this shape: a build is ~355 nodes, most of them data tests under half a second; one Prefect task
+per node (prefect-dbt's runner) cost more than the SQL (issue 20, DECISIONS.md "dbt nodes grouped").
+The flow runs dbt once, so a failed node still marks only its downstream nodes as skipped, and
+reports each node in the `lifecycle-dbt-nodes` table artifact, a log line per layer and per failed
+node, and dbt's own run_results.json. Artifacts and logs stay in the data dir (`--target-path
+DIR/dbt_target`) because other processes run dbt on the same project at the same time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from prefect import flow, get_run_logger
 
 from flows.errors import LifecycleError
 from flows.progress import step
-from flows.settings import DBT_PROJECT_DIR, Settings, configure_environment
+from flows.settings import Settings, configure_environment
 from flows.transform.dbt import dbt_args
 from flows.transform.run_guard import warehouse_guard
 
@@ -106,80 +105,132 @@ def summarize_results(command: str, results: list[Any], elapsed_s: float, succes
     return s
 
 
+@dataclass(frozen=True)
+class NodeResult:
+    """One dbt node's outcome, as the Prefect artifact and the log lines show it."""
+
+    unique_id: str
+    resource_type: str
+    layer: str
+    status: str
+    seconds: float
+    message: str
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "node": self.unique_id,
+            "type": self.resource_type,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "message": self.message[:300],
+        }
+
+
+def _clean(value: Any, prefixes: tuple[str, ...]) -> str:
+    text = str(value).lower()
+    for prefix in prefixes:
+        text = text.replace(prefix, "")
+    return text
+
+
+def node_results(results: list[Any]) -> list[NodeResult]:
+    """dbt's per-node results as plain rows, failures first (what to look at first), then by layer.
+
+    The layer is the folder under models/ (staging, intermediate, marts), which dbt puts second in a
+    node's fqn, for models and for the data tests defined in that folder's yml; seeds, snapshots and
+    singular tests fall back to their resource type.
+    """
+    rows = []
+    for r in results:
+        node = getattr(r, "node", None)
+        rtype = _clean(getattr(node, "resource_type", ""), ("nodetype.",))
+        fqn = list(getattr(node, "fqn", None) or [])
+        layer = fqn[1] if len(fqn) > 2 and rtype in ("model", "test", "unit_test") else rtype
+        status = _clean(getattr(r, "status", ""), ("runstatus.", "teststatus.", "nodestatus."))
+        message = getattr(r, "message", None) or ""
+        rows.append(
+            NodeResult(
+                unique_id=str(getattr(node, "unique_id", getattr(node, "name", "?"))),
+                resource_type=rtype,
+                layer=layer,
+                status=status,
+                seconds=float(getattr(r, "execution_time", 0.0) or 0.0),
+                message=str(message) if status in _FAILED or status == "warn" else "",
+            )
+        )
+    order = {s: 0 for s in _FAILED} | {"warn": 1, "skipped": 2}
+    return sorted(rows, key=lambda n: (order.get(n.status, 3), n.layer, n.unique_id))
+
+
+def layer_lines(nodes: list[NodeResult]) -> list[str]:
+    """One line per layer: how many nodes of each status and their summed dbt time."""
+    by_layer: dict[str, list[NodeResult]] = {}
+    for n in nodes:
+        by_layer.setdefault(n.layer, []).append(n)
+    lines = []
+    for layer in sorted(by_layer):
+        group = by_layer[layer]
+        counts: dict[str, int] = {}
+        for n in group:
+            counts[n.status] = counts.get(n.status, 0) + 1
+        states = ", ".join(f"{c} {s}" for s, c in sorted(counts.items()))
+        lines.append(f"dbt {layer}: {len(group)} nodes ({states}) in {sum(n.seconds for n in group):.1f}s")
+    return lines
+
+
 def _invoke(settings: Settings, args: list[str]) -> Any:
-    """Run dbt through PrefectDbtRunner (one Prefect task per node when inside a flow)."""
-    from dbt_common.events.base_types import EventLevel
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+    """Run the whole dbt command as ONE invocation in this flow run (no Prefect task per node).
+
+    Why: prefect-dbt's runner made a Prefect task per node (355 in a build), each with its own
+    state reports, log forwarding and context hydration; 280+ of them are data tests under half a
+    second, so the per-node Prefect floor cost more than the SQL. One invocation keeps dbt's own
+    semantics exactly (a failed node skips only its descendants, threads, ordering) and every node's
+    result stays visible: the `lifecycle-dbt-nodes` artifact, one log line per layer and per failed
+    or warned node (every node at --debug), and dbt's run_results.json in DIR/dbt_target.
+    """
+    from dbt.cli.main import dbtRunner
+
+    from flows.transform.dbt import release_dbt_duckdb
 
     configure_environment(settings)
     os.environ["DBT_LOG_PATH"] = str(settings.root / "dbt_logs")
-    runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(
-            project_dir=DBT_PROJECT_DIR,
-            profiles_dir=DBT_PROJECT_DIR,
-            target_path=settings.dbt_target_dir,
-            # Explicit: the default derives it from PREFECT_LOGGING_LEVEL, and "WARNING" is not a dbt level.
-            log_level=EventLevel.INFO if settings.debug else EventLevel.WARN,
-        ),
-        raise_on_failure=False,
-    )
+    level = "info" if settings.debug else "warn"
     with step(f"dbt {args[0]}") as progress:
 
-        @runner.post_model()
-        def _advance(ctx: Any) -> None:  # background thread; only counts, never raises
-            progress.advance()
+        def _advance(event: Any) -> None:  # dbt worker threads; only counts, never raises
+            if event.info.name == "NodeFinished":
+                progress.advance()
 
         try:
-            with _in_process_node_context():
-                return runner.invoke(args)
+            return dbtRunner(callbacks=[_advance]).invoke([*args, "--log-level", level])
         finally:
-            _join_node_tasks()
+            # Close dbt-duckdb's process-wide handle: the file is checkpointed for the gates and BI copies.
+            release_dbt_duckdb()
 
 
-@contextlib.contextmanager
-def _in_process_node_context() -> Iterator[None]:
-    """Let prefect-dbt's node task threads use this process's Prefect settings as they are.
-
-    PrefectDbtRunner serialises the Prefect context once per invoke and every node task thread
-    re-hydrates it twice (once in prefect-dbt's tracker, once in the task engine). Re-hydrating the
-    settings context re-validates the whole Prefect `Settings` model from its sources (environment,
-    pyproject.toml, profiles.toml) each time: measured at half of all Python time of a 10k-person
-    build (324 nodes), competing for the GIL with dbt's own threads. The threads run in this
-    process, where the process-wide settings context is exactly what they would rebuild, so when
-    the current settings context IS that global one it is left out of the serialised context and
-    each thread falls back to it. A flow that entered its own settings context keeps the default.
-    """
-    import prefect_dbt.core.runner as prefect_dbt_runner
-    from prefect import context as prefect_context
-
-    original = prefect_dbt_runner.serialize_context
-
-    def serialize_context(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        serialized = original(*args, **kwargs)
-        if prefect_context.SettingsContext.get() is prefect_context.GLOBAL_SETTINGS_CONTEXT:
-            serialized["settings_context"] = {}
-        return serialized
-
-    prefect_dbt_runner.serialize_context = serialize_context
+def _report_nodes(nodes: list[NodeResult], debug: bool) -> None:
+    """Log lines and the per-node table artifact (best effort: outside a flow run only the logs)."""
+    logger = get_run_logger()
+    for line in layer_lines(nodes):
+        logger.info(line)
+    for n in nodes:
+        if n.status in _FAILED:
+            logger.error("dbt %s %s (%s): %s", n.resource_type, n.unique_id, n.status, n.message[:400])
+        elif n.status == "warn":
+            logger.warning("dbt %s %s (warn): %s", n.resource_type, n.unique_id, n.message[:400])
+        elif debug:
+            logger.info("dbt %s %s %s in %.2fs", n.resource_type, n.unique_id, n.status, n.seconds)
     try:
-        yield
-    finally:
-        prefect_dbt_runner.serialize_context = original
+        from prefect.artifacts import create_table_artifact
 
-
-def _join_node_tasks(timeout_s: float = 300.0) -> None:
-    """Wait for prefect-dbt's per-node task threads to report their final states.
-
-    PrefectDbtRunner runs each node's Prefect task in a daemon thread and returns without joining
-    them; left alone, the flow could finish (or the process exit) while node task runs are still
-    being reported, which loses their states and logs "can't register atexit after shutdown".
-    """
-    import threading
-
-    deadline = time.monotonic() + timeout_s
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and thread.name.endswith("(run_task)"):
-            thread.join(max(deadline - time.monotonic(), 0.1))
+        create_table_artifact(
+            key="lifecycle-dbt-nodes",
+            table=[n.to_row() for n in nodes],
+            description="Every dbt node of this build: layer, status, dbt seconds, message (failures first)",
+        )
+    except Exception as exc:  # an artifact is a report: never fail a build on it
+        logger.warning("dbt node artifact not written: %s", exc)
 
 
 @flow(name="dbt-build", log_prints=True)
@@ -203,21 +254,19 @@ def dbt_build_flow(
         command += ["--select", select]
     if not (settings.dbt_unit_tests if unit_tests is None else unit_tests):
         command += ["--exclude-resource-type", "unit_test"]
-    # PrefectDbtRunner injects project/profiles/target itself; dbt_args keeps vars formatting in one place.
+    # dbt_args adds project, profiles and target paths of this data dir, and formats vars in one place.
     args = dbt_args(settings, command, vars)
     started = time.monotonic()
     with warehouse_guard(settings):
-        try:
-            res = _invoke(settings, args)
-        except ValueError as exc:  # prefect-dbt raises ValueError when dbt itself crashed
-            # "Failed to invoke dbt command '...': Compilation Error\n  'x' is undefined" -> the why
-            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-            why = re.sub(r"^Failed to invoke dbt command '[^']*': ", "", " ".join(lines[:2]))
-            raise LifecycleError(
-                f"dbt build crashed: {why[:400]}", hint=f"logs in {settings.root / 'dbt_logs'}"
-            ) from exc
+        res = _invoke(settings, args)
+    if res.exception is not None:  # dbt itself crashed (parse/compile error, broken profile)
+        lines = [ln.strip() for ln in str(res.exception).splitlines() if ln.strip()]
+        raise LifecycleError(
+            f"dbt build crashed: {' '.join(lines[:2])[:400]}", hint=f"logs in {settings.root / 'dbt_logs'}"
+        )
     results = list(getattr(getattr(res, "result", None), "results", None) or [])
     summary = summarize_results("build", results, time.monotonic() - started, bool(res.success))
+    _report_nodes(node_results(results), settings.debug)
     logger.info(summary.summary_line())
     if not summary.ok:
         raise LifecycleError(summary.summary_line(), hint=f"logs in {settings.root / 'dbt_logs'}")
