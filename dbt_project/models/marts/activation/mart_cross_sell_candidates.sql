@@ -85,7 +85,7 @@ ranked as (
 
 ),
 
-final as (
+assembled as (
 
     select
         ranked.person_id,
@@ -103,6 +103,26 @@ final as (
     from ranked
     inner join eligible_persons on ranked.person_id = eligible_persons.person_id
     where ranked.recommendation_rank = 1
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(name as varchar) as name,
+        cast(anchor_product_id as varchar) as anchor_product_id,
+        cast(recommended_product_id as varchar) as recommended_product_id,
+        cast(recommended_product_name as varchar) as recommended_product_name,
+        cast(recommended_product_category as varchar) as recommended_product_category,
+        cast(recommended_product_price as integer) as recommended_product_price,
+        cast(support as double precision) as support,
+        cast(confidence as double precision) as confidence,
+        cast(lift as double precision) as lift,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

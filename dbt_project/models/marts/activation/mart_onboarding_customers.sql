@@ -17,7 +17,7 @@ as_of as (
 
 ),
 
-final as (
+assembled as (
 
     select
         persons.person_id,
@@ -34,6 +34,22 @@ final as (
         persons.first_order_at is not null
         and persons.first_order_at <= as_of.as_of
         and persons.first_order_at > {{ dbt.dateadd('day', -1 * var('onboarding_days'), 'as_of.as_of') }}
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(name as varchar) as name,
+        cast(first_order_at as timestamp) as first_order_at,
+        cast(days_since_first_order as bigint) as days_since_first_order,
+        cast(order_count as bigint) as order_count,
+        cast(net_revenue as decimal(18,2)) as net_revenue,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

@@ -83,7 +83,7 @@ metrics as (
 
 ),
 
-final as (
+assembled as (
 
     select
         metrics.product_id,
@@ -101,6 +101,27 @@ final as (
         metrics.support >= {{ var('cross_sell_min_support') }} as meets_min_support
     from metrics
     left join products as associated on metrics.associated_product_id = associated.product_id
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(product_id as varchar) as product_id,
+        cast(associated_product_id as varchar) as associated_product_id,
+        cast(associated_product_name as varchar) as associated_product_name,
+        cast(associated_product_category as varchar) as associated_product_category,
+        cast(associated_product_price as integer) as associated_product_price,
+        cast(orders_with_both as bigint) as orders_with_both,
+        cast(orders_with_product as bigint) as orders_with_product,
+        cast(orders_with_associated as bigint) as orders_with_associated,
+        cast(total_orders as bigint) as total_orders,
+        cast(support as double precision) as support,
+        cast(confidence as double precision) as confidence,
+        cast(lift as double precision) as lift,
+        cast(meets_min_support as boolean) as meets_min_support
+    from assembled
 
 )
 

@@ -143,7 +143,7 @@ engaged as (
 
 ),
 
-final as (
+assembled as (
 
     select
         upgrade_paths.person_id,
@@ -171,6 +171,27 @@ final as (
             or persons.last_bad_csat_at
             < {{ dbt.dateadd('day', -1 * var('bad_csat_suppression_days'), 'as_of.as_of') }}
         )
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(name as varchar) as name,
+        cast(current_product_id as varchar) as current_product_id,
+        cast(current_product_name as varchar) as current_product_name,
+        cast(current_tier as integer) as current_tier,
+        cast(recommended_product_id as varchar) as recommended_product_id,
+        cast(recommended_product_name as varchar) as recommended_product_name,
+        cast(recommended_tier as integer) as recommended_tier,
+        cast(recommended_product_price as integer) as recommended_product_price,
+        cast(last_engaged_at as timestamp) as last_engaged_at,
+        cast(viewed_upgrade as boolean) as viewed_upgrade,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

@@ -16,7 +16,7 @@ rfm as (
 
 ),
 
-final as (
+assembled as (
 
     select
         persons.person_id,
@@ -37,6 +37,25 @@ final as (
     from persons
     left join rfm on persons.person_id = rfm.person_id
     where persons.lifecycle_stage = 'loyalty' or rfm.segment = 'champions'
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(name as varchar) as name,
+        cast(lifecycle_stage as varchar) as lifecycle_stage,
+        cast(rfm_segment as varchar) as rfm_segment,
+        cast(rfm_cell as varchar) as rfm_cell,
+        cast(vip_reason as varchar) as vip_reason,
+        cast(order_count as bigint) as order_count,
+        cast(net_revenue as decimal(18,2)) as net_revenue,
+        cast(last_order_at as timestamp) as last_order_at,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

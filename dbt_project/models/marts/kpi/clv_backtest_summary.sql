@@ -59,7 +59,7 @@ holdout as (
 
 ),
 
-final as (
+assembled as (
 
     select
         calibration.person_id,
@@ -80,6 +80,26 @@ final as (
     from calibration
     cross join cutoff
     left join holdout on calibration.person_id = holdout.person_id
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(frequency as bigint) as frequency,
+        cast(recency_weeks as double precision) as recency_weeks,
+        cast(tenure_weeks as double precision) as tenure_weeks,
+        cast(repeat_monetary_value as double precision) as repeat_monetary_value,
+        cast(avg_order_value as double precision) as avg_order_value,
+        cast(holdout_purchases as bigint) as holdout_purchases,
+        cast(holdout_net_revenue as double precision) as holdout_net_revenue,
+        cast(first_order_at as timestamp) as first_order_at,
+        cast(cutoff_at as timestamp) as cutoff_at,
+        cast(holdout_weeks as double precision) as holdout_weeks,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

@@ -32,7 +32,7 @@ customers as (
 
 ),
 
-final as (
+assembled as (
 
     select
         customers.person_id,
@@ -49,6 +49,25 @@ final as (
         as_of.as_of
     from customers
     cross join as_of
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(orders as bigint) as orders,
+        cast(frequency as bigint) as frequency,
+        cast(recency_weeks as double precision) as recency_weeks,
+        cast(tenure_weeks as double precision) as tenure_weeks,
+        cast(repeat_monetary_value as double precision) as repeat_monetary_value,
+        cast(avg_order_value as double precision) as avg_order_value,
+        cast(net_revenue as decimal(18,2)) as net_revenue,
+        cast(first_order_at as timestamp) as first_order_at,
+        cast(last_order_at as timestamp) as last_order_at,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

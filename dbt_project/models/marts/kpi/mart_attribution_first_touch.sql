@@ -83,7 +83,7 @@ credited as (
 
 ),
 
-final as (
+assembled as (
 
     select
         month,
@@ -96,6 +96,22 @@ final as (
         sum(customer_net_revenue) as customer_net_revenue
     from credited
     group by month, source, medium, campaign
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(source as varchar) as source,
+        cast(medium as varchar) as medium,
+        cast(campaign as varchar) as campaign,
+        cast(new_leads as bigint) as new_leads,
+        cast(new_customers as bigint) as new_customers,
+        cast(first_order_revenue as decimal(18,2)) as first_order_revenue,
+        cast(customer_net_revenue as decimal(18,2)) as customer_net_revenue
+    from assembled
 
 )
 

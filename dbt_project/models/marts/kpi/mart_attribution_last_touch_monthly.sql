@@ -7,7 +7,7 @@ order_touches as (
 
 ),
 
-final as (
+assembled as (
 
     select
         cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as month,
@@ -19,6 +19,21 @@ final as (
         sum(net_revenue) as net_revenue
     from order_touches
     group by 1, 2, 3, 4
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(source as varchar) as source,
+        cast(medium as varchar) as medium,
+        cast(campaign as varchar) as campaign,
+        cast(orders as bigint) as orders,
+        cast(first_orders as bigint) as first_orders,
+        cast(net_revenue as decimal(18,2)) as net_revenue
+    from assembled
 
 )
 

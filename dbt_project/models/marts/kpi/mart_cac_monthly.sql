@@ -44,7 +44,7 @@ customers_per_month as (
 
 ),
 
-final as (
+assembled as (
 
     select
         coalesce(spend_per_month.month, customers_per_month.month) as month,
@@ -59,6 +59,20 @@ final as (
             spend_per_month.month = customers_per_month.month
             and spend_per_month.source = customers_per_month.source
             and spend_per_month.medium = customers_per_month.medium
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(source as varchar) as source,
+        cast(medium as varchar) as medium,
+        cast(spend as decimal(18,2)) as spend,
+        cast(new_customers as bigint) as new_customers,
+        cast(cac as double precision) as cac
+    from assembled
 
 )
 

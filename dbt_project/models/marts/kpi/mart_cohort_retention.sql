@@ -63,7 +63,7 @@ active_per_cohort_month as (
 
 ),
 
-final as (
+assembled as (
 
     select
         cohort_sizes.cohort_month,
@@ -82,6 +82,21 @@ final as (
         on
             cohort_sizes.cohort_month = active_per_cohort_month.cohort_month
             and months.activity_month = active_per_cohort_month.activity_month
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(cohort_month as date) as cohort_month,
+        cast(months_since_first_order as bigint) as months_since_first_order,
+        cast(activity_month as date) as activity_month,
+        cast(cohort_size as bigint) as cohort_size,
+        cast(active_customers as bigint) as active_customers,
+        cast(retention_rate as double precision) as retention_rate,
+        cast(is_partial_month as boolean) as is_partial_month
+    from assembled
 
 )
 

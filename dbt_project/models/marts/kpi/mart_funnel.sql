@@ -136,7 +136,7 @@ new_customers as (
 
 ),
 
-final as (
+assembled as (
 
     select
         periods.period_grain,
@@ -155,6 +155,21 @@ final as (
         on
             periods.period_grain = new_customers.period_grain
             and periods.period_start = new_customers.period_start
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(visitors as bigint) as visitors,
+        cast(new_leads as bigint) as new_leads,
+        cast(new_customers as bigint) as new_customers,
+        cast(converted_leads as bigint) as converted_leads,
+        cast(median_days_to_convert as double precision) as median_days_to_convert
+    from assembled
 
 )
 

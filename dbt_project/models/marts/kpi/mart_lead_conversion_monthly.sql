@@ -73,7 +73,7 @@ per_month as (
 
 ),
 
-final as (
+assembled as (
 
     select
         months.lead_month,
@@ -86,6 +86,21 @@ final as (
         per_month.median_days_to_convert
     from months
     left join per_month on months.lead_month = per_month.lead_month
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(lead_month as date) as lead_month,
+        cast(leads as bigint) as leads,
+        cast(converted_leads as bigint) as converted_leads,
+        cast(converted_within_window as bigint) as converted_within_window,
+        cast(lead_to_customer_rate as double precision) as lead_to_customer_rate,
+        cast(lead_to_customer_rate_window as double precision) as lead_to_customer_rate_window,
+        cast(median_days_to_convert as double precision) as median_days_to_convert
+    from assembled
 
 )
 

@@ -46,7 +46,7 @@ last_touches as (
 
 ),
 
-final as (
+assembled as (
 
     select
         orders.order_id,
@@ -62,6 +62,25 @@ final as (
         last_touches.touched_at
     from orders
     left join last_touches on orders.order_id = last_touches.order_id
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(order_id as varchar) as order_id,
+        cast(person_id as varchar) as person_id,
+        cast(ordered_at as timestamp) as ordered_at,
+        cast(order_number as bigint) as order_number,
+        cast(net_revenue as decimal(18,2)) as net_revenue,
+        cast(has_touch as boolean) as has_touch,
+        cast(source as varchar) as source,
+        cast(medium as varchar) as medium,
+        cast(campaign as varchar) as campaign,
+        cast(touch_type as varchar) as touch_type,
+        cast(touched_at as timestamp) as touched_at
+    from assembled
 
 )
 

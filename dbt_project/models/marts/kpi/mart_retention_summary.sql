@@ -108,7 +108,7 @@ repeat_by_month as (
 
 ),
 
-final as (
+assembled as (
 
     select
         months.month,
@@ -125,6 +125,21 @@ final as (
     left join repeat_by_month on months.month = repeat_by_month.month
     left join customers_at_month_start on months.month = customers_at_month_start.month
     left join churned_in_month on months.month = churned_in_month.month
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(customers as bigint) as customers,
+        cast(repeat_customers as bigint) as repeat_customers,
+        cast(repeat_purchase_rate as double precision) as repeat_purchase_rate,
+        cast(customers_at_start as bigint) as customers_at_start,
+        cast(churned as bigint) as churned,
+        cast(churn_rate as double precision) as churn_rate
+    from assembled
 
 )
 

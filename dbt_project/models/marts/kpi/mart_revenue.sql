@@ -53,7 +53,7 @@ per_period as (
 
 ),
 
-final as (
+assembled as (
 
     select
         periods.period_grain,
@@ -72,6 +72,25 @@ final as (
         on
             periods.period_grain = per_period.period_grain
             and periods.period_start = per_period.period_start
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(orders as bigint) as orders,
+        cast(new_customer_orders as bigint) as new_customer_orders,
+        cast(returning_orders as bigint) as returning_orders,
+        cast(gross_revenue as decimal(18,2)) as gross_revenue,
+        cast(refunds as decimal(18,2)) as refunds,
+        cast(net_revenue as decimal(18,2)) as net_revenue,
+        cast(aov as double precision) as aov,
+        cast(new_revenue as decimal(18,2)) as new_revenue,
+        cast(returning_revenue as decimal(18,2)) as returning_revenue
+    from assembled
 
 )
 

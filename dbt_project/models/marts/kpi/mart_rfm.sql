@@ -56,7 +56,7 @@ scored as (
 
 ),
 
-final as (
+assembled as (
 
     select
         person_id,
@@ -84,6 +84,25 @@ final as (
         end as segment,
         as_of
     from scored
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(person_id as varchar) as person_id,
+        cast(last_order_at as timestamp) as last_order_at,
+        cast(recency_days as bigint) as recency_days,
+        cast(frequency as bigint) as frequency,
+        cast(monetary as decimal(18,2)) as monetary,
+        cast(r_score as bigint) as r_score,
+        cast(f_score as bigint) as f_score,
+        cast(m_score as bigint) as m_score,
+        cast(rfm_cell as varchar) as rfm_cell,
+        cast(segment as varchar) as segment,
+        cast(as_of as timestamp) as as_of
+    from assembled
 
 )
 

@@ -46,7 +46,7 @@ per_day as (
 
 ),
 
-final as (
+assembled as (
 
     select
         days.day,
@@ -54,6 +54,17 @@ final as (
         coalesce(per_day.backlog_high_urgent, 0) as backlog_high_urgent
     from days
     left join per_day on days.day = per_day.day
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(day as date) as day,
+        cast(backlog as bigint) as backlog,
+        cast(backlog_high_urgent as bigint) as backlog_high_urgent
+    from assembled
 
 )
 

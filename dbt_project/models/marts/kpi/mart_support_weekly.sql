@@ -87,7 +87,7 @@ keys as (
 
 ),
 
-final as (
+assembled as (
 
     select
         keys.week_start,
@@ -125,6 +125,31 @@ final as (
             keys.week_start = csat_weekly.week_start
             and keys.priority = csat_weekly.priority
             and keys.channel = csat_weekly.channel
+
+),
+
+-- Contract types (BI-friendly, the same on DuckDB and PostgreSQL): see the yml data_type.
+final as (
+
+    select
+        cast(week_start as date) as week_start,
+        cast(priority as varchar) as priority,
+        cast(channel as varchar) as channel,
+        cast(tickets_created as bigint) as tickets_created,
+        cast(tickets_solved as bigint) as tickets_solved,
+        cast(median_first_reply_minutes as double precision) as median_first_reply_minutes,
+        cast(p90_first_reply_minutes as double precision) as p90_first_reply_minutes,
+        cast(median_full_resolution_minutes as double precision) as median_full_resolution_minutes,
+        cast(p90_full_resolution_minutes as double precision) as p90_full_resolution_minutes,
+        cast(tickets_with_first_reply as bigint) as tickets_with_first_reply,
+        cast(sla_breaches as bigint) as sla_breaches,
+        cast(sla_breach_rate as double precision) as sla_breach_rate,
+        cast(csat_good as bigint) as csat_good,
+        cast(csat_bad as bigint) as csat_bad,
+        cast(csat as double precision) as csat,
+        cast(one_touch_solved as bigint) as one_touch_solved,
+        cast(one_touch_resolution_rate as double precision) as one_touch_resolution_rate
+    from assembled
 
 )
 
