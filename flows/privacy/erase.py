@@ -501,7 +501,7 @@ def _match_selects(fq: str, columns: list[tuple[str, str, bool]], text_scan: boo
     return out
 
 
-def _set_list(columns: list[tuple[str, str, bool]]) -> list[str]:
+def _set_list(columns: list[tuple[str, str, bool]], allow_list: bool = False) -> list[str]:
     sets: list[str] = []
     for col, dtype, nullable in columns:
         kind = pii.kind_of(col, dtype)
@@ -516,6 +516,16 @@ def _set_list(columns: list[tuple[str, str, bool]]) -> list[str]:
             sets.append(f"{c} = case when {c} is null then null else coalesce(m.pseud, 'erased') end")
         elif kind == pii.ZENDESK_ID and nullable:
             sets.append(f"{c} = null")
+        elif kind == pii.JSON and dtype.upper().startswith("JSON") and allow_list:
+            # Exported records (sync state, dead letters) carry each vendor's own headers
+            # ("Email", "First Name", "EMAIL", ...): keep numbers, booleans and the text keys known
+            # not to be personal.
+            allowed = ", ".join(f"'{k}'" for k in sorted(pii.NOT_PERSONAL | {"person_id"}))
+            sets.append(
+                f"{c} = (select coalesce(json_group_object(e.key, e.value), '{{}}') "
+                f"from json_each(t.{c}) as e where e.type in ('BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN') "
+                f"or lower(replace(e.key, ' ', '_')) in ({allowed}))"
+            )
         elif kind == pii.JSON and dtype.upper().startswith("JSON"):
             sets.append(f"{c} = json_merge_patch({c}, '{pii.JSON_PATCH_TEXT}')")
     return sets
@@ -554,7 +564,7 @@ def redact_table(
     if relation in pii.DELETE_ROWS:
         con.execute(f"delete from {fq} where rowid in (select rid from _er_rows)")
         return "deleted", rows
-    sets = _set_list(columns)
+    sets = _set_list(columns, allow_list=schema in pii.ALLOW_LIST_SCHEMAS)
     if not sets:
         return "", 0
     con.execute(f"update {fq} as t set {', '.join(sets)} from _er_rows as m where t.rowid = m.rid")

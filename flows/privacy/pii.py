@@ -223,6 +223,10 @@ UNIQUE_AFTER_REDACTION: dict[str, str] = {
     "intermediate.int_web_identities_deduplicated": "identity_key",
 }
 
+# Schemas whose JSON holds exported records in vendor formats: on erasure only keys declared
+# NOT_PERSONAL are kept (an allow-list; vendor headers such as "Email" or "FNAME" are dropped).
+ALLOW_LIST_SCHEMAS = frozenset({"sync"})
+
 # Schemas never redacted: the ledger itself.
 SKIP_SCHEMAS = frozenset({"privacy", "information_schema", "pg_catalog"})
 

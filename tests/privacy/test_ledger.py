@@ -183,3 +183,34 @@ def test_late_and_reingested_records_are_redacted_at_ingest(data: Settings) -> N
     assert ("redact_late_records",) in _query(data, f"select distinct action from {ledger.LOG}")
     # Nothing new: the watermark keeps the check to new rows, and nothing is redacted again.
     assert erase.redact_after_ingest(data).late == 0
+
+
+def test_sync_state_in_vendor_formats_keeps_no_personal_key(data: Settings) -> None:
+    """Channel destinations store what they sent under the vendor's own headers ("Email",
+    "First Name", "FNAME"): the erased person's state row keeps only non-personal keys, so the
+    next sync still sends the removal by record_key."""
+    from flows.activation.state import ensure_schema
+
+    con = duckdb.connect(str(data.warehouse_path))
+    try:
+        ensure_schema(con)
+        con.execute("create schema if not exists intermediate")
+        con.execute(
+            "create table intermediate.int_identity_map as select * from (values "
+            f"('p_jane', 'email', '{ERASED_KEY}'), ('p_bob', 'email', '{OTHER}')) "
+            "as t(person_id, identifier_type, identifier_value)"
+        )
+        for key, email, name in (("p_jane", ERASED, "Janet Quux"), ("p_bob", OTHER, "Bob Keeper")):
+            record = json.dumps({"Email": email, "First Name": name, "FNAME": name, "lead_score": 7})
+            con.execute(
+                "insert into sync.record_state values ('mailchimp', 'nurture_leads', ?, 'h', ?, 'r1', now())",
+                [key, record],
+            )
+    finally:
+        con.close()
+    _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
+    erase.erase(data, prefect=False)
+    rows = dict(_query(data, "select record_key, cast(record as varchar) from sync.record_state"))
+    assert json.loads(rows["p_jane"]) == {"lead_score": 7}
+    assert "Bob Keeper" in rows["p_bob"]
+    assert scan_data_dir(data.root, [ERASED_KEY, "janet quux"]) == []
