@@ -17,6 +17,8 @@ from flows.errors import LifecycleError
 from flows.settings import Settings, configure_environment
 
 SOURCES = ("web", "email", "tickets", "spend", "erasure", "all")
+# Commands whose configuration (segments.yml, quality thresholds, dbt vars) is checked first.
+PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "check", "publish", "build"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,6 +125,57 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+# Commands that only read the warehouse (SPEC 2): without PREFECT_API_URL they run as plain functions,
+# so they never wait 15-20 s for a temporary Prefect server (issue 16 item 5). With a server
+# configured they run as flows and show in its UI, as every other command does.
+READ_ONLY_COMMANDS = frozenset({"report", "check", "publish"})
+
+
+def uses_prefect(args: argparse.Namespace) -> bool:
+    """Whether this command runs Prefect flows (and so needs a Prefect API, temporary or not)."""
+    if args.command == "generate":
+        return False
+    read_only = args.command in READ_ONLY_COMMANDS or (args.command == "sync" and args.dry_run)
+    return not read_only or bool(os.environ.get("PREFECT_API_URL"))
+
+
+def _report(settings: Settings) -> Path:
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.report import report_flow
+
+        return report_flow(settings)
+    from flows.report import build_report
+
+    return build_report(settings)
+
+
+def _check(settings: Settings):  # noqa: ANN202 - GateResult, imported lazily
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.quality.flows import check_flow
+
+        return check_flow(settings)
+    from flows.quality.gates import run_mart_gate, run_raw_gate
+    from flows.quality.results import GateResult
+
+    return GateResult.combine("all", [run_raw_gate(settings), run_mart_gate(settings)])
+
+
+def _publish(settings: Settings) -> Path:
+    from flows.publish import publish_flow, publish_marts
+
+    if os.environ.get("PREFECT_API_URL"):
+        return publish_flow(settings)
+    from flows.errors import GateFailed
+    from flows.quality.gates import run_mart_gate
+    from flows.transform.run_guard import warehouse_guard
+
+    with warehouse_guard(settings):  # the same rule as the flow: never publish marts that fail the gate
+        gate = run_mart_gate(settings)
+        if not gate.passed:
+            raise GateFailed(f"mart gate failed, not publishing: {gate.summary_line()}")
+        return publish_marts(settings)
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Run one command; returns the exit status. Imports are lazy so `--help` is instant."""
     cmd = args.command
@@ -144,9 +197,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from flows.privacy.person import run_cli
 
         return run_cli(settings, args.action, args.who, as_json=args.json, out=args.out)
-    from flows.prefect_client import share_tls_context
+    if uses_prefect(args):
+        from flows.prefect_client import share_tls_context
+        from flows.progress import quiet_tracebacks
 
-    share_tls_context()  # every other command runs Prefect flows: one TLS context for all its API clients
+        share_tls_context()  # one TLS context for all the process's Prefect API clients
+        quiet_tracebacks(settings.debug)  # Prefect logs tracebacks of failed runs; one line unless --debug
     if cmd == "ingest":
         from flows.sources.flows import ingest_flow
         from flows.transform.run_guard import warehouse_guard
@@ -155,10 +211,6 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             summary = ingest_flow(settings, source=args.source, api=args.api)
         print(summary)
         return 0
-    if cmd != "generate":
-        from flows.progress import quiet_tracebacks
-
-        quiet_tracebacks(settings.debug)  # Prefect logs tracebacks of failed runs; one line unless --debug
     if cmd == "build":
         from flows.transform import dbt_build_flow
 
@@ -168,9 +220,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(result)
         return 0
     if cmd == "check":
-        from flows.quality.flows import check_flow
-
-        result = check_flow(settings)
+        result = _check(settings)
         print(result)
         return 0 if result.passed else 1
     if cmd == "sync":
@@ -186,14 +236,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(result)
         return 0 if result.ok else 1
     if cmd == "report":
-        from flows.report import report_flow
-
-        print(report_flow(settings))
+        print(_report(settings))
         return 0
     if cmd == "publish":
-        from flows.publish import publish_flow
-
-        print(publish_flow(settings))
+        print(_publish(settings))
         return 0
     if cmd == "run":
         from flows.pipeline import lifecycle_run
@@ -222,11 +268,30 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise LifecycleError(f"unknown command {cmd!r}")
 
 
+def quiet_console_logs(debug: bool) -> None:
+    """Logs go to the Prefect UI at INFO (every step, dbt's per-node lines); the terminal gets none.
+
+    Why: the CLI prints its own start/end lines, summary and one error line (SPEC 2); Prefect's
+    console handler printed ERROR lines, timestamps and colour codes before that line. Both are
+    Prefect logging settings read from the environment when Prefect configures logging, so they also
+    reach the flow-run processes `serve` and workers start. `--debug` keeps the console logs.
+    """
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if not debug:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings(args)
+    quiet_console_logs(settings.debug)
     configure_environment(settings)
     try:
+        if args.command in PREFLIGHT_COMMANDS:
+            from flows.preflight import validate_config
+
+            # before any server starts: a config error arrives in under 3 s (issue 16 item 5)
+            validate_config(settings, args.command, getattr(args, "segments", None))
         return dispatch(args, settings)
     except KeyboardInterrupt:
         print("lifecycle: interrupted", file=sys.stderr)

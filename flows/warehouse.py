@@ -87,3 +87,17 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def open_for_read(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for reading `path`, also when this process already has it open read-write.
+
+    DuckDB keeps one database instance per file per process and refuses a read-only connection
+    next to a read-write one ("different configuration"); then share the open instance instead.
+    Callers only read, and hold the run lock when that instance may be written. Lives here, not in
+    flows.publish, so readers such as the report need not import Prefect.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        return duckdb.connect(str(path))

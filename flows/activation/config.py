@@ -216,22 +216,93 @@ class ActivationConfig(BaseModel):
         return [s for s in self.segments if s.enabled]
 
 
-def _describe(exc: ValidationError, where: str) -> str:
+def _closest(word: str, valid: list[str], label: str = "valid keys") -> str:
+    """` (did you mean 'x'?)` for the nearest valid name (difflib), else the list of valid names."""
+    import difflib
+
+    match = difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else f" ({label}: {', '.join(valid)})"
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """1-based line of every mapping key and list item in a YAML document, by path.
+
+    Why: pydantic knows the bad key but not where it is; users fix files by line number.
+    """
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[(*path, key.value)] = key.start_mark.line + 1
+                walk(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _describe(
+    exc: ValidationError,
+    where: str,
+    model: type[BaseModel],
+    path: tuple[Any, ...] = (),
+    lines: dict[tuple[Any, ...], int] | None = None,
+    source: str = "segments.yml",
+) -> str:
+    """One line: file, line, the segment/destination, then each problem in plain words.
+
+    An unknown key gets the closest valid key (`feilds` -> did you mean 'fields'?); validation-library
+    wording such as "Extra inputs are not permitted" never reaches the user.
+    """
+    valid = [k for k in model.model_fields if k != "name" or model is SegmentConfig]
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    unknown = {str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and e["loc"]}
     parts = []
-    for err in exc.errors():
+    line = None
+    for err in errors:
         loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return f"{where}: " + "; ".join(parts)
+        key = err["loc"][0] if err["loc"] else None
+        if lines and key is not None and line is None:
+            line = lines.get((*path, key))
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {loc!r}{_closest(str(key), valid)}")
+        elif err["type"] == "missing":
+            if any(_closest(u, [str(key)]).startswith(" (did") for u in unknown):
+                continue  # the misspelt key above is this one; saying it is missing adds nothing
+            parts.append(f"missing key {loc!r}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}" if loc else msg)
+    if lines and line is None:
+        line = lines.get(path)
+    at = f"{source} line {line}" if line else source
+    return f"{at}: {where}: " + "; ".join(parts)
 
 
-def parse_config(raw: Any, source: str = "segments.yml") -> ActivationConfig:
-    """Validate an already-parsed YAML document; every error names the segment or destination."""
+def parse_config(
+    raw: Any, source: str = "segments.yml", lines: dict[tuple[Any, ...], int] | None = None
+) -> ActivationConfig:
+    """Validate an already-parsed YAML document; every error names the segment or destination.
+
+    `lines` (from `_key_lines`) lets an error also name the line of the bad key.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with `destinations` and `segments`")
-    unknown_top = set(raw) - {"destinations", "segments"}
+    unknown_top = sorted(set(raw) - {"destinations", "segments"})
     if unknown_top:
-        raise ConfigError(f"{source}: unknown key(s) {sorted(unknown_top)}")
+        key = unknown_top[0]
+        line = (lines or {}).get((key,))
+        at = f"{source} line {line}" if line else source
+        raise ConfigError(f"{at}: unknown key {key!r}{_closest(str(key), ['destinations', 'segments'])}")
     dest_raw = raw.get("destinations") or {}
     if not isinstance(dest_raw, dict):
         raise ConfigError(f"{source}: `destinations` must be a mapping of name -> settings")
@@ -242,7 +313,11 @@ def parse_config(raw: Any, source: str = "segments.yml") -> ActivationConfig:
         try:
             destinations[name] = DestinationConfig(name=name, **body)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, f"{source}: destination {name!r}")) from None
+            raise ConfigError(
+                _describe(
+                    exc, f"destination {name!r}", DestinationConfig, ("destinations", name), lines, source
+                )
+            ) from None
     seg_raw = raw.get("segments")
     if not isinstance(seg_raw, list) or not seg_raw:
         raise ConfigError(f"{source}: `segments` must be a non-empty list")
@@ -254,7 +329,9 @@ def parse_config(raw: Any, source: str = "segments.yml") -> ActivationConfig:
         try:
             seg = SegmentConfig(**body)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, f"{source}: segment {label!r}")) from None
+            raise ConfigError(
+                _describe(exc, f"segment {label!r}", SegmentConfig, ("segments", i), lines, source)
+            ) from None
         unknown = [d for d in seg.destinations if d not in destinations]
         if unknown:
             raise ConfigError(
@@ -270,11 +347,15 @@ def parse_config(raw: Any, source: str = "segments.yml") -> ActivationConfig:
 def load_config(path: Path) -> ActivationConfig:
     if not path.is_file():
         raise ConfigError(f"segments file not found: {path}", hint="set LIFECYCLE_SEGMENTS_FILE")
+    text = path.read_text()
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_config(raw, source=path.name)
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{path.name} line {mark.line + 1}" if mark else path.name
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{at}: not valid YAML: {problem}", hint=str(path)) from None
+    return parse_config(raw, source=path.name, lines=_key_lines(text))
 
 
 def relation_columns(con: Any, relation: str) -> list[str]:
@@ -314,3 +395,31 @@ def validate_fields(con: Any, segments: list[SegmentConfig]) -> None:
                 f"segment {seg.name!r}: unknown field(s) {unknown}",
                 hint=f"available: {', '.join(sorted(available))}",
             )
+        if seg.filter:
+            check_filter(con, seg, person_cols)
+
+
+def check_filter(con: Any, seg: SegmentConfig, person_cols: list[str]) -> None:
+    """Bind the segment's filter against the person table now (`limit 0`: nothing is read).
+
+    A filter naming a column the table lacks becomes one line with the segment, the column and the
+    closest real column, instead of DuckDB's Binder error halfway through a sync.
+    """
+    import duckdb
+
+    relation = f"{MARTS_SCHEMA}.{PERSON_TABLE}"
+    try:
+        con.execute(f"select 1 from {relation} as p where ({seg.filter}) limit 0").fetchall()
+    except duckdb.Error as exc:
+        text = str(exc)
+        column = re.search(r'Referenced column "([^"]+)" not found', text)
+        if column:
+            name = column.group(1)
+            raise ConfigError(
+                f"segment {seg.name!r}: filter {seg.filter!r} uses column {name!r}, "
+                f"which {relation} does not have{_closest(name, person_cols, 'columns')}"
+            ) from None
+        first = (text.splitlines() or [""])[0]
+        raise ConfigError(
+            f"segment {seg.name!r}: filter {seg.filter!r} is not valid SQL here: {first}"
+        ) from None

@@ -17,7 +17,6 @@ import duckdb
 import yaml
 
 from flows.errors import LifecycleError
-from flows.publish import open_for_read
 from flows.report import data
 from flows.report.page import Panel, glossary_html, lift_table_html, page, tiles_html
 from flows.report.svg import (
@@ -32,6 +31,7 @@ from flows.report.svg import (
 )
 from flows.settings import DBT_PROJECT_DIR, Settings
 from flows.summary import audience_sizes
+from flows.warehouse import open_for_read
 
 # Used when the glossary module (flows.glossary) is not available; the SPEC section 7 wording.
 FALLBACK_GLOSSARY = [

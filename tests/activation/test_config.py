@@ -59,7 +59,7 @@ def test_person_id_is_always_the_first_exported_field():
         ({"fields": ["email", "e-mail"]}, "bad field name(s) ['e-mail']"),
         ({"fields": []}, "at least one column"),
         ({"fields": ["email", "record_hash"]}, "reserved for sync state"),
-        ({"feilds": ["email"]}, "feilds: Extra inputs are not permitted"),
+        ({"feilds": ["email"]}, "unknown key 'feilds' (did you mean 'fields'?)"),
         ({"model": "marts.x; --", "filter": None}, "bad model name"),
     ],
 )
