@@ -86,7 +86,9 @@ def test_python_and_sql_buckets_agree():
     con = duckdb.connect()
     con.execute("create table t as select unnest(?) as person_id", [ids])
     sql = fetch_all(con, f"select person_id, {bucket_sql('person_id', 'win_back', 's1')} from t")
-    assert {pid: b for pid, b in sql} == pytest.approx({pid: holdout_bucket(pid, "win_back", "s1") for pid in ids})
+    assert {pid: b for pid, b in sql} == pytest.approx(
+        {pid: holdout_bucket(pid, "win_back", "s1") for pid in ids}
+    )
     share = sum(assign_group(pid, "win_back", "s1", 0.1) == "holdout" for pid in ids) / len(ids)
     assert 0.06 < share < 0.14  # uniform buckets: about the share is held out
 
@@ -131,3 +133,16 @@ def test_holdouts_never_exported_counted_and_stable(prefect_harness, tmp_path):
     latest = (moved.outbound_dir / "file" / "win_back" / "latest.csv").read_text()
     assert not any(p in latest for p in held)
     assert not _outbound_ids(moved) & {p for p, (g, _) in after.items() if g == "holdout"}
+
+
+def test_bad_holdout_share_is_one_clear_line():
+    import yaml
+
+    from flows.activation.config import ConfigError, parse_config
+
+    raw = yaml.safe_load(textwrap.dedent(YML.format(share=0.9)))
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    message = str(err.value)
+    assert "win_back" in message and "holdout" in message and "0.5" in message
+    assert "\n" not in message
