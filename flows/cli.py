@@ -18,7 +18,7 @@ from flows.settings import Settings, configure_environment
 
 SOURCES = ("web", "email", "tickets", "spend", "erasure", "all")
 # Commands whose configuration (segments.yml, quality thresholds, dbt vars) is checked first.
-PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "check", "publish", "build"})
+PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "check", "publish", "build", "ingest"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,8 +135,8 @@ def uses_prefect(args: argparse.Namespace) -> bool:
     """Whether this command runs Prefect flows (and so needs a Prefect API, temporary or not)."""
     if args.command == "generate":
         return False
-    read_only = args.command in READ_ONLY_COMMANDS or (args.command == "sync" and args.dry_run)
-    return not read_only or bool(os.environ.get("PREFECT_API_URL"))
+    # `sync --dry-run` only reads too, but its flow has no plain path yet: it still runs on Prefect.
+    return args.command not in READ_ONLY_COMMANDS or bool(os.environ.get("PREFECT_API_URL"))
 
 
 def _report(settings: Settings) -> Path:
@@ -174,6 +174,12 @@ def _publish(settings: Settings) -> Path:
         if not gate.passed:
             raise GateFailed(f"mart gate failed, not publishing: {gate.summary_line()}")
         return publish_marts(settings)
+
+
+def _nodes_built(result: object) -> int:
+    """Nodes a dbt build touched (BuildSummary counts); 0 means the selection matched nothing."""
+    names = ("models", "seeds", "snapshots", "tests_passed", "tests_warned", "tests_failed", "unit_tests")
+    return sum(int(getattr(result, n, 0) or 0) for n in names) + int(getattr(result, "skipped", 0) or 0)
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -217,6 +223,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         result = dbt_build_flow(
             settings, full_refresh=args.full_refresh, select=args.select, unit_tests=args.unit_tests
         )
+        if args.select and not _nodes_built(result):
+            raise LifecycleError(
+                f"--select {args.select!r} matched no dbt model, seed, snapshot or test",
+                hint="check the name; `dbt ls --select ...` in dbt_project/ lists what matches",
+            )
         print(result)
         return 0
     if cmd == "check":
@@ -291,7 +302,13 @@ def main(argv: list[str] | None = None) -> int:
             from flows.preflight import validate_config
 
             # before any server starts: a config error arrives in under 3 s (issue 16 item 5)
-            validate_config(settings, args.command, getattr(args, "segments", None))
+            validate_config(
+                settings,
+                args.command,
+                getattr(args, "segments", None),
+                source=getattr(args, "source", "all"),
+                api=getattr(args, "api", False),
+            )
         return dispatch(args, settings)
     except KeyboardInterrupt:
         print("lifecycle: interrupted", file=sys.stderr)

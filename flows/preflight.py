@@ -91,8 +91,45 @@ _NUMERIC_VARS = (
 )
 
 
-def validate_config(settings: Settings, command: str, segments: list[str] | None = None) -> None:
+# Sources with an API mode (SPEC 4.3): only Zendesk tickets.
+API_SOURCES = ("tickets", "all")
+
+
+def check_ingest_api(settings: Settings, source: str, api: bool) -> None:
+    """`ingest --api` only where an API exists, and only with every credential it needs, named."""
+    if not api:
+        return
+    if source not in API_SOURCES:
+        raise LifecycleError(
+            f"--api: source {source!r} has no API mode, only files in DIR/raw/{source}/",
+            hint="only tickets (Zendesk) has one: `lifecycle ingest tickets --api`; drop --api for files",
+        )
+    missing = [
+        name
+        for name, value in (
+            ("ZENDESK_SUBDOMAIN", settings.zendesk_subdomain or settings.zendesk_base_url),
+            ("ZENDESK_EMAIL", settings.zendesk_email),
+            ("ZENDESK_API_TOKEN", settings.zendesk_api_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise LifecycleError(
+            f"ingest --api: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set",
+            hint="set them in the environment or .env (Zendesk API token authentication)",
+        )
+
+
+def validate_config(
+    settings: Settings,
+    command: str,
+    segments: list[str] | None = None,
+    source: str = "all",
+    api: bool = False,
+) -> None:
     """Everything `command` will read, checked now; raises the first problem as a LifecycleError."""
+    if command == "ingest":
+        check_ingest_api(settings, source, api)
     if command in SEGMENT_COMMANDS:
         check_segments(settings, segments if command == "sync" else None)
     if command in QUALITY_COMMANDS:

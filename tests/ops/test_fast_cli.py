@@ -85,9 +85,9 @@ def test_which_commands_need_prefect(monkeypatch) -> None:
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     parse = _parser().parse_args
-    without = [["report"], ["check"], ["publish"], ["sync", "--dry-run"], ["generate"]]
+    without = [["report"], ["check"], ["publish"], ["generate"]]
     assert [uses_prefect(parse(a)) for a in without] == [False] * len(without)
-    needs = [["run"], ["build"], ["ingest"], ["sync"], ["serve"]]
+    needs = [["run"], ["build"], ["ingest"], ["sync"], ["sync", "--dry-run"], ["serve"]]
     assert [uses_prefect(parse(a)) for a in needs] == [True] * len(needs)
     # with a server configured, read-only commands run as flows too, so they show in its UI
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
