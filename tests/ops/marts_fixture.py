@@ -15,7 +15,7 @@ create schema if not exists marts;
 create schema if not exists seeds;
 create or replace table seeds.products as
 select i as product_id, 'SKU-' || i as sku, 'Product ' || i as name, 'cat' || (i % 3) as category,
-       1 + (i % 3) as tier, 10.0 * i as price, null::integer as upgrade_to_product_id
+       1 + (i % 3) as tier, (10 * i)::integer as price, null::integer as upgrade_to_product_id
 from range(1, 10) t(i);
 create or replace table marts.dim_persons as
 select 'p' || i as person_id, 'u' || i || '@example.com' as email,

@@ -179,7 +179,7 @@ final as (
         person_stages.first_order_at,
         person_stages.last_order_at,
         person_stages.order_count,
-        person_stages.net_revenue,
+        cast(person_stages.net_revenue as decimal(18, 2)) as net_revenue,  -- BI type: no DECIMAL(38,2)
         coalesce(email_consent.email_consent_state, 'unknown') as email_consent_state,
         coalesce(email_consent.is_suppressed_from_all, false) as is_email_suppressed,
         email_consent.suppression_reason,

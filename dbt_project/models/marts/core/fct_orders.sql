@@ -17,9 +17,10 @@ final as (
         order_id,
         person_id,
         ordered_at,
-        gross_total,
-        refunded_amount,
-        net_revenue,
+        -- BI types: money as decimal(18,2) (sums upstream are DECIMAL(38,2) on DuckDB)
+        cast(gross_total as decimal(18, 2)) as gross_total,
+        cast(refunded_amount as decimal(18, 2)) as refunded_amount,
+        cast(net_revenue as decimal(18, 2)) as net_revenue,
         currency,
         row_number() over (partition by person_id order by ordered_at, order_id) as order_number,
         message_id
