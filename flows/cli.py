@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 from flows.errors import LifecycleError
 from flows.settings import Settings, configure_environment
@@ -19,6 +20,37 @@ from flows.settings import Settings, configure_environment
 SOURCES = ("web", "email", "tickets", "spend", "erasure", "all")
 # Commands whose configuration (segments.yml, quality thresholds, dbt vars) is checked first.
 PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "check", "publish", "build", "ingest"})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a closest-match suggestion for a misspelt command, choice or option (difflib)."""
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+        import re
+
+        hint = ""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        unknown = re.search(r"unrecognized arguments: (\S+)", message)
+        if choice:
+            options = re.findall(r"'([^']*)'", choice.group(2)) or choice.group(2).split(", ")
+            match = difflib.get_close_matches(choice.group(1), options, n=1)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+        elif unknown:
+            flags = sorted({o for p in _all_parsers(self) for a in p._actions for o in a.option_strings})
+            match = difflib.get_close_matches(unknown.group(1).split("=")[0], flags, n=1)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _all_parsers(sub)
+    return found
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,13 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     after.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="data directory")
     after.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show stack traces")
 
-    parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0], parents=[common])
+    parser = _Parser(prog="lifecycle", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", parents=[after], help="write synthetic raw files into DIR/raw")
     gen.add_argument("--customers", type=int, default=2000, help="persons to simulate (default 2000)")
     gen.add_argument("--days", type=int, default=365, help="days of history (default 365)")
-    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--seed", type=int, default=42, help="random seed: same seed, same files (default 42)")
     gen.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
     gen.add_argument("--dirty-rate", type=float, default=0.01, help="share of dirty records (default 0.01)")
     gen.add_argument(
@@ -60,11 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--wait", action="store_true", help="wait for a running pipeline instead of exiting")
 
     ing = sub.add_parser("ingest", parents=[after], help="load new raw files or API pages")
-    ing.add_argument("source", nargs="?", default="all", choices=SOURCES)
+    ing.add_argument("source", nargs="?", default="all", choices=SOURCES, help="which source (default all)")
     ing.add_argument("--api", action="store_true", help="tickets: fetch from the Zendesk API")
 
     build = sub.add_parser("build", parents=[after], help="dbt build (models, snapshots, tests)")
-    build.add_argument("--full-refresh", action="store_true")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     build.add_argument("--select", default=None, help="dbt node selection")
     build.add_argument(
         "--unit-tests",
@@ -85,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     person = sub.add_parser(
         "person", parents=[after], help="one person: show, export (access request), erase"
     )
-    person.add_argument("action", choices=("show", "export", "erase"))
+    person.add_argument("action", choices=("show", "export", "erase"), help="what to do with the person")
     person.add_argument(
         "who", metavar="EMAIL|PERSON_ID", help="an email address, a person_id or another identifier"
     )

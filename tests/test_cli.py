@@ -37,3 +37,82 @@ def test_global_options_work_before_and_after_the_command(tmp_path) -> None:
     assert (after.data_dir, after.debug) == (tmp_path, False)
     neither = _parser().parse_args(["check"])
     assert (neither.data_dir, neither.debug) == (None, False)
+
+
+def _every_parser():
+    from flows.cli import _all_parsers, _parser
+
+    return _all_parsers(_parser())
+
+
+def test_every_flag_and_argument_has_help_text() -> None:
+    import argparse
+
+    missing = [
+        f"{p.prog} {a.dest}"
+        for p in _every_parser()
+        for a in p._actions
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help
+    ]
+    assert missing == []
+
+
+def test_every_command_parses(tmp_path) -> None:
+    from flows.cli import _parser
+
+    cases = {
+        "generate --customers 10 --days 5 --seed 3 --start 2026-01-01 --dirty-rate 0": {
+            "customers": 10,
+            "days": 5,
+            "seed": 3,
+            "dirty_rate": 0.0,
+        },
+        "run --full-refresh --start-date 2026-03-01 --end-date 2026-03-31 --wait": {
+            "full_refresh": True,
+            "wait": True,
+        },
+        "ingest tickets --api": {"source": "tickets", "api": True},
+        "ingest": {"source": "all", "api": False},
+        "build --full-refresh --select stg_x+ --unit-tests": {"select": "stg_x+", "unit_tests": True},
+        "check": {},
+        "sync win_back vip --dry-run": {"segments": ["win_back", "vip"], "dry_run": True},
+        "report": {},
+        "publish": {},
+        "person show a@b.c --json": {"action": "show", "who": "a@b.c", "json": True},
+        "serve --ingest-interval 60 --run-cron '0 3 * * *' --port 4300": {
+            "ingest_interval": 60.0,
+            "run_cron": "0 3 * * *",
+            "port": 4300,
+        },
+    }
+    import shlex
+
+    commands = {p.prog.split()[-1] for p in _every_parser()[1:]}
+    assert commands - {c.split()[0] for c in cases} <= {"docs"}, "a new command needs a parse case here"
+    for line, expected in cases.items():
+        args = _parser().parse_args([*shlex.split(line), "--data-dir", str(tmp_path)])
+        assert args.command == line.split()[0]
+        assert args.data_dir == tmp_path
+        for key, value in expected.items():
+            assert getattr(args, key) == value, (line, key)
+
+
+def _usage_error(*argv: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", *argv], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    return proc.stderr.splitlines()[-1]
+
+
+def test_misspelt_command_gets_the_closest_command() -> None:
+    assert _usage_error("rnu").endswith("(did you mean 'run'?)")
+
+
+def test_misspelt_flag_gets_the_closest_flag() -> None:
+    assert _usage_error("run", "--ful-refresh").endswith("(did you mean '--full-refresh'?)")
+    assert _usage_error("report", "--data-dri", "x").endswith("(did you mean '--data-dir'?)")
+
+
+def test_misspelt_choice_gets_the_closest_choice() -> None:
+    assert _usage_error("ingest", "tiket").endswith("(did you mean 'tickets'?)")
