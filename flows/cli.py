@@ -320,6 +320,8 @@ def quiet_console_logs(debug: bool) -> None:
     reach the flow-run processes `serve` and workers start. `--debug` keeps the console logs.
     """
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if not sys.stdout.isatty():  # no ANSI codes in a log file or CI (dbt colours its lines by default)
+        os.environ.setdefault("DBT_USE_COLORS", "false")
     if not debug:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 

@@ -2,7 +2,7 @@
 
 Why a module of its own: every long step should show progress the same way, and CI logs must not
 fill with redraws. A live bar is drawn only when stderr is a terminal and `CI` is not set;
-otherwise a step logs one start line and one end line, nothing in between.
+otherwise a step prints one start line and one end line on stdout, nothing in between.
 """
 
 from __future__ import annotations
@@ -77,12 +77,38 @@ class Step:
             self._progress.stop()
 
 
+def _run_log(message: str) -> None:
+    """The same line at INFO in the Prefect run's log (its UI Logs tab), when inside a flow run.
+
+    Only when Prefect is already imported: a plain command (report, check) never pays its import.
+    """
+    if "prefect" not in sys.modules:
+        return
+    try:
+        from prefect import get_run_logger
+
+        get_run_logger().info(message)
+    except Exception:  # outside a flow or task run: the terminal line is enough
+        pass
+
+
 @contextlib.contextmanager
 def step(description: str, total: int | None = None, stream: TextIO | None = None) -> Iterator[Step]:
-    """Show progress for one long step; quiet mode prints only start and end lines (to stderr)."""
-    stream = stream or sys.stderr
-    live = progress_enabled(stream)
+    """Show progress for one long step.
+
+    On a terminal: a live bar on stderr (with done/total once the caller knows the total,
+    `Step.set_total`). Off a terminal (a log file, CI): one start and one end line on stdout, with
+    counts and seconds, nothing in between and no ANSI codes. Both lines also go to the Prefect run
+    log at INFO. The hook for long steps is this context manager and its `Step` handle:
+    `advance(n)`, `set_total(n)`, `note(label)`; flows/transform calls it per finished dbt node.
+    """
+    if stream is None:
+        live = progress_enabled(sys.stderr)
+        stream = sys.stderr if live else sys.stdout
+    else:
+        live = progress_enabled(stream)
     started = time.monotonic()
+    _run_log(f"{description} started")
     if not live:
         print(f"lifecycle: {description} ...", file=stream, flush=True)
     handle = Step(description, total, stream, live)
@@ -96,6 +122,7 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
         done = f"{handle.completed}/{handle.total}" if handle.total else f"{handle.completed}"
         status = "done" if ok else "failed"
         print(f"lifecycle: {description} {status} ({done} in {elapsed:.1f}s)", file=stream, flush=True)
+        _run_log(f"{description} {status} ({done} in {elapsed:.1f}s)")
 
 
 class _NoTracebackFormatter:
