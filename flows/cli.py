@@ -126,6 +126,16 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="export: file to write (default DIR/exports/<id>.json)"
     )
 
+    quarantine = sub.add_parser(
+        "quarantine", parents=[after], help="move the rows that block a gate check into raw.rejects"
+    )
+    quarantine.add_argument(
+        "--check",
+        required=True,
+        metavar="SUITE.CHECK",
+        help="the blocking check, as the gate names it (e.g. raw_web.timestamps_in_window)",
+    )
+
     serve = sub.add_parser("serve", parents=[after], help="start the scheduled deployments")
     serve.add_argument("--ingest-cron", default="0 * * * *", help="cron for ingest (default hourly)")
     serve.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
@@ -235,6 +245,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from flows.privacy.person import run_cli
 
         return run_cli(settings, args.action, args.who, as_json=args.json, out=args.out)
+    if cmd == "quarantine":  # writes raw.* under the run lock; plain SQL, no Prefect server
+        from flows.quality.quarantine import quarantine
+        from flows.transform.run_guard import warehouse_guard
+
+        with warehouse_guard(settings):
+            print(quarantine(settings, args.check))
+        return 0
     if uses_prefect(args):
         from flows.prefect_client import share_tls_context
         from flows.progress import quiet_tracebacks
