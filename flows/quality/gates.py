@@ -58,6 +58,171 @@ create or replace temp macro latest_load(src) as table
 """
 
 
+# Rows of the newest load of a source (the files of its latest ingest batch, as latest_load counts them).
+LOAD_ROWS_SQL = """
+with load_files as (
+    select path
+    from raw.load_manifest
+    where source = ${source}
+      and loaded_at >= (select max(loaded_at) from raw.load_manifest where source = ${source})
+          - to_minutes(cast(${latest_load_window_minutes} as integer))
+),
+rows as (
+    select ${columns}
+    from ${table}
+    where _file in (select path from load_files)
+)
+select ${outer} from rows
+"""
+
+# What GX judges in each load, row by row. Severities: `error` only where the history-wide suite
+# (expectations/raw_*.yml) has an error check with max 0 on the same condition, so a load failure
+# always coincides with a history failure and no gate outcome changes; share-bounded and
+# informational rules report the failing values as warnings.
+LOAD_SUITES: dict[str, dict[str, Any]] = {
+    "web": {
+        "table": "raw.segment_events",
+        "columns": """message_id, type, ts,
+            coalesce(nullif(trim(anonymous_id), ''), nullif(trim(user_id), '')) as identity,
+            case when type = 'track' then coalesce(event, '') end as track_event,
+            case when type = 'identify' then nullif(trim(coalesce(
+                json_extract_string(message, '$$.traits.email'),
+                json_extract_string(message, '$$.context.traits.email')
+            )), '') end as raw_identify_email""",
+        "outer": """* exclude (raw_identify_email),
+            case when lower(raw_identify_email) not in ${blocked_identity_values}
+                then raw_identify_email end as identify_email""",
+        "checks": lambda p: [
+            gx_validation.RowCheck("message_id_not_null", "not_null", "message_id", "error", "no messageId"),
+            gx_validation.RowCheck("type_not_null", "not_null", "type", "error", "no type"),
+            gx_validation.RowCheck("ts_not_null", "not_null", "ts", "error", "no timestamp"),
+            gx_validation.RowCheck(
+                "message_id_unique", "unique", "message_id", "error", "repeated messageId"
+            ),
+            gx_validation.RowCheck(
+                "ts_in_window",
+                "between",
+                "ts",
+                "error",
+                "timestamp outside the sane window",
+                {"min_value": p["min_event_ts"], "max_value": p["future_cutoff"]},
+            ),
+            gx_validation.RowCheck(
+                "identity_present", "not_null", "identity", "warn", "neither anonymousId nor userId"
+            ),
+            gx_validation.RowCheck(
+                "type_known",
+                "in_set",
+                "type",
+                "warn",
+                "type outside the Segment spec",
+                {"value_set": list(p["known_web_types"])},
+            ),
+            gx_validation.RowCheck(
+                "track_event_known",
+                "in_set",
+                "track_event",
+                "warn",
+                "track event outside the known set",
+                {"value_set": list(p["known_track_events"])},
+            ),
+            gx_validation.RowCheck(
+                "identify_email_format",
+                "regex",
+                "identify_email",
+                "warn",
+                "malformed identify email",
+                {"regex": p["email_regex"]},
+            ),
+        ],
+    },
+    "email": {
+        "table": "raw.sendgrid_events",
+        "columns": """sg_event_id, event, ts, sg_event_id || '|' || event as event_key,
+            case when lower(trim(email)) not in ${blocked_identity_values} then trim(email) end as email""",
+        "checks": lambda p: [
+            gx_validation.RowCheck(
+                "sg_event_id_not_null", "not_null", "sg_event_id", "error", "no sg_event_id"
+            ),
+            gx_validation.RowCheck("event_not_null", "not_null", "event", "error", "no event"),
+            gx_validation.RowCheck("ts_not_null", "not_null", "ts", "error", "no timestamp"),
+            gx_validation.RowCheck(
+                "event_key_unique", "unique", "event_key", "error", "repeated (sg_event_id, event)"
+            ),
+            gx_validation.RowCheck(
+                "ts_in_window",
+                "between",
+                "ts",
+                "error",
+                "timestamp outside the sane window",
+                {"min_value": p["min_event_ts"], "max_value": p["future_cutoff"]},
+            ),
+            gx_validation.RowCheck(
+                "event_known",
+                "in_set",
+                "event",
+                "warn",
+                "event type outside the SendGrid set",
+                {"value_set": list(p["known_sendgrid_events"])},
+            ),
+            gx_validation.RowCheck(
+                "email_format", "regex", "email", "warn", "malformed email", {"regex": p["email_regex"]}
+            ),
+        ],
+    },
+}
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any]) -> tuple[Any, int]:
+    """The newest load's rows of a source as a pandas frame, and how many rows the load has.
+
+    A daily load is small; the first load is the whole history, so the frame is capped at
+    `load_rows_max` rows (a reservoir sample): history-wide rules stay set-based SQL in the YAML suites.
+    """
+    spec = LOAD_SUITES[source]
+    template = (
+        LOAD_ROWS_SQL.replace("${columns}", spec["columns"])
+        .replace("${table}", spec["table"])
+        .replace("${outer}", spec.get("outer", "*"))
+    )
+    sql = render_sql(template, {**params, "source": source}, f"load suite {source}")
+    total = con.sql(f"select count(*) from ({sql})").fetchall()[0][0]
+    cap = int(params.get("load_rows_max", 200_000))
+    if total > cap:
+        sql = f"select * from ({sql}) using sample {cap} rows (reservoir, 42)"
+    return con.sql(sql).df(), int(total)
+
+
+def _load_suite_results(
+    con: duckdb.DuckDBPyConnection, context: Any, params: dict[str, Any], run_id: str
+) -> tuple[list[SuiteResult], list[str]]:
+    """GX row validation of each source's newest load; an empty load or a missing table is skipped."""
+    results, names = [], []
+    for source, spec in LOAD_SUITES.items():
+        if not generated.relation_exists(con, spec["table"]):
+            continue
+        started = time.perf_counter()
+        name = f"raw_{source}_load"
+        try:
+            frame, total = load_frame(con, source, params)
+        except (duckdb.Error, QualityConfigError) as exc:
+            first = (str(exc).splitlines() or [repr(exc)])[0]
+            spec_ = SuiteSpec(name=name, stage="raw", description="", checks=[])
+            results.append(_fail_suite(spec_, "measurable", "error", f"load rows query failed: {first}"))
+            continue
+        if total == 0:
+            continue
+        label = f"the latest {source} load" + (
+            f" (a sample of {len(frame):,} of {total:,})" if total > len(frame) else ""
+        )
+        findings = gx_validation.validate_rows(
+            context, "raw", name, frame, spec["checks"](params), run_id, label
+        )
+        results.append(SuiteResult("raw", name, findings, seconds=time.perf_counter() - started))
+        names.append(name)
+    return results, names
+
+
 def quality_dir(settings: Settings) -> Path:
     return settings.root / "quality"
 
@@ -175,9 +340,13 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
         validated = [(spec, metrics) for spec, metrics in [*measured, *extra] if spec.checks]
         for spec, metrics in validated:
             result.suite_results.append(_evaluate(context, spec, metrics, params, run_id))
+        row_suites: list[str] = []
+        if stage == "raw":
+            load_results, row_suites = _load_suite_results(con, context, params, run_id)
+            result.suite_results += load_results
         try:
             result.data_docs_path = gx_validation.build_data_docs(
-                context, quality_dir(settings), run_id, [spec.name for spec, _ in validated]
+                context, quality_dir(settings), run_id, [spec.name for spec, _ in validated] + row_suites
             )
         except Exception as exc:  # docs are a report, not a gate: never block a run on rendering
             log.warning("GX Data Docs not built: %s", exc)

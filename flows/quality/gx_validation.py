@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -192,3 +193,88 @@ def build_data_docs(context: Any, quality_dir: Path, run_name: str, suites: list
     resources += [ExpectationSuiteIdentifier(name=name) for name in suites]
     context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=resources)
     return docs_dir / "index.html"
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A GX column expectation over the rows of one load: `kind` names it, `kwargs` are its arguments.
+
+    `mostly` mirrors a share threshold of the history-wide suite (e.g. at most 5% malformed emails),
+    so judging the load never blocks what the history check lets through, and vice versa.
+    """
+
+    name: str
+    kind: str
+    column: str
+    severity: str
+    what: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    mostly: float = 1.0
+
+
+_KINDS = {
+    "not_null": "ExpectColumnValuesToNotBeNull",
+    "regex": "ExpectColumnValuesToMatchRegex",
+    "between": "ExpectColumnValuesToBeBetween",
+    "in_set": "ExpectColumnValuesToBeInSet",
+    "unique": "ExpectColumnValuesToBeUnique",
+}
+
+
+def validate_rows(
+    context: Any, stage: str, suite_name: str, frame: Any, checks: list[RowCheck], run_name: str, label: str
+) -> list[Finding]:
+    """Validate the rows of one load (a pandas frame) with GX column expectations.
+
+    Why rows and not a metrics row: GX then really judges the data, and its stored result (and so
+    Data Docs) lists the failing values themselves (`partial_unexpected_list`, up to 20 per check).
+    """
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    expectations = [
+        getattr(gxe, _KINDS[c.kind])(
+            column=c.column,
+            mostly=c.mostly,
+            severity=_SEVERITY[c.severity],
+            description=c.what,
+            meta={"check": c.name, "severity": c.severity},
+            **c.kwargs,
+        )
+        for c in checks
+    ]
+    batch_definition = _batch_definition(context, suite_name)
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=suite_name, expectations=expectations, meta={"stage": stage, "description": label}
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+    )
+    by_name = {r.expectation_config.meta["check"]: r for r in result.results}
+    findings = []
+    for check in checks:
+        gx_result = by_name.get(check.name)
+        success = bool(gx_result.success) if gx_result is not None else False
+        details = (gx_result.result or {}) if gx_result is not None else {}
+        bad = int(details.get("unexpected_count") or 0)
+        distinct = dict.fromkeys(str(v) for v in details.get("partial_unexpected_list") or [])
+        examples = ", ".join(list(distinct)[:5])
+        message = "ok"
+        if not success:
+            message = f"{bad:,} of {len(frame):,} rows of {label}: {check.what}" + (
+                f", e.g. {examples[:160]}" if examples else ""
+            )
+            if gx_result is None:
+                message = f"{check.what}: GX returned no result"
+        findings.append(
+            Finding(stage, suite_name, check.name, check.severity, success, message, observed=bad)
+        )
+    return findings

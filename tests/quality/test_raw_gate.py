@@ -16,13 +16,14 @@ def test_good_raw_data_passes_and_is_recorded(quality_settings, warehouse):
 
     assert result.passed, result.summary_line()
     assert result.failures == []
-    assert {s.suite for s in result.suite_results} == {"raw_web", "raw_email", "raw_tickets", "raw_spend"}
-    assert result.summary_line().startswith("gate raw: passed 4 suites")
+    history = {"raw_web", "raw_email", "raw_tickets", "raw_spend"}
+    assert {s.suite for s in result.suite_results} == history | {"raw_web_load", "raw_email_load"}
+    assert result.summary_line().startswith("gate raw: passed 6 suites")
     # Results persisted: one run row with counts, one row per check.
     with open_warehouse(quality_settings, read_only=True) as con:
         runs = fetch_all(con, "select stage, passed, suites, checks, failures from quality.validation_runs")
         checks = fetch_all(con, "select count(*), count_if(success) from quality.check_results")
-    assert runs == [("raw", True, 4, result.checks, 0)]
+    assert runs == [("raw", True, 6, result.checks, 0)]
     assert checks[0][0] == result.checks > 20
     # GX Data Docs built into the data dir, with this run's suites rendered.
     assert result.data_docs_path == quality_settings.root / "quality" / "data_docs" / "index.html"
@@ -46,7 +47,11 @@ def test_timestamps_in_2099_fail_with_a_precise_line(quality_settings, warehouse
     ), web.message
     line = result.summary_line()
     assert line.startswith("gate raw: FAILED raw_email.timestamps_in_window: 500 of 500 rows after "), line
-    assert line.endswith("(+2 more: raw_tickets.timestamps_in_window, raw_web.timestamps_in_window)")
+    # The history suites name it first; GX's row checks of the newest loads agree (raw_*_load, issue 20).
+    assert line.endswith(
+        "(+4 more: raw_tickets.timestamps_in_window, raw_web.timestamps_in_window, "
+        "raw_web_load.ts_in_window...)"
+    ), line
     with open_warehouse(quality_settings, read_only=True) as con:
         assert fetch_all(con, "select passed, failures > 0 from quality.validation_runs") == [(False, True)]
 
@@ -130,3 +135,51 @@ def test_a_suite_that_cannot_be_measured_fails_closed(quality_settings, warehous
     failed = {f.key: f.message for f in result.failures}
     assert failed["raw_spend.measurable"].startswith("metrics query failed: Binder Error")
     assert "currency" in failed["raw_spend.measurable"]
+
+
+def test_gx_judges_the_rows_of_the_new_load_and_data_docs_show_the_failing_values(
+    quality_settings, warehouse
+):
+    """Issue 20: GX validates the newest load's rows (not a metrics row); the failing values are in Data Docs.
+
+    History before the new load is clean; the new web file carries a far-future timestamp, a repeated
+    messageId and a malformed email. The history-wide SQL suite blocks too (same outcome as before).
+    """
+
+    def new_load(con) -> None:
+        con.execute(
+            """
+            insert into raw.segment_events
+            select 'new-' || (i % 3), case when i = 0 then 'identify' else 'page' end, null, 'anon-new', null,
+                   null, case when i = 1 then timestamp '2099-05-05' else now()::timestamp end,
+                   case when i = 0 then json_object('traits', json_object('email', 'broken@@mail'))
+                        else '{}'::json end,
+                   'web/day2.jsonl', i + 1, now()::timestamp
+            from range(4) t(i)
+            """
+        )
+        add_load(con, "web", "web/day2.jsonl", rows_in=4, rejects=0)
+
+    warehouse(lambda con: seed_raw(con, ts="now()::timestamp - to_minutes(i) - interval 2 hour"))
+    with open_warehouse(quality_settings) as con:
+        con.execute("update raw.load_manifest set loaded_at = loaded_at - interval 2 hour")
+    warehouse(new_load)
+
+    result = run_raw_gate(quality_settings)
+
+    assert not result.passed
+    load = next(s for s in result.suite_results if s.suite == "raw_web_load")
+    failed = {f.check: f for f in load.findings if not f.success}
+    assert {"ts_in_window", "message_id_unique", "identify_email_format"} <= set(failed), failed
+    assert failed["ts_in_window"].severity == "error" and "1 of 4 rows of the latest web load" in str(
+        failed["ts_in_window"]
+    )
+    assert "2099-05-05" in failed["ts_in_window"].message
+    assert failed["identify_email_format"].severity == "warn"
+    assert "broken@@mail" in failed["identify_email_format"].message
+    # The same rows fail the history-wide suite, so the gate's verdict is what it was before.
+    assert {"raw_web.timestamps_in_window", "raw_web.ids_unique"} <= {f.key for f in result.failures}
+    pages = list(
+        (quality_settings.root / "quality" / "data_docs" / "validations" / "raw_web_load").rglob("*.html")
+    )
+    assert pages and any("broken@@mail" in p.read_text() for p in pages)
