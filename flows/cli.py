@@ -218,6 +218,14 @@ def _publish(settings: Settings) -> Path:
         return publish_marts(settings)
 
 
+def _print_quarantine_hints(settings: Settings, command: str, failed_text: str) -> None:
+    """A blocked gate names the offending rows and the command that quarantines them (SPEC 2)."""
+    from flows.quality.quarantine import blocking_hints
+
+    for line in blocking_hints(settings, failed_text):
+        print(f"lifecycle {command}: {line}", file=sys.stderr)
+
+
 def _nodes_built(result: object) -> int:
     """Nodes a dbt build touched (BuildSummary counts); 0 means the selection matched nothing."""
     names = ("models", "seeds", "snapshots", "tests_passed", "tests_warned", "tests_failed", "unit_tests")
@@ -282,6 +290,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "check":
         result = _check(settings)
         print(result)
+        if not result.passed:
+            _print_quarantine_hints(settings, "check", " ".join(f.key for f in result.failures))
         return 0 if result.passed else 1
     if cmd == "sync":
         import contextlib
@@ -312,6 +322,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             wait=args.wait,
         )
         print(result)
+        if not result.ok:
+            _print_quarantine_hints(settings, "run", str(result))
         return 0 if result.ok else 1
     if cmd == "serve":
         from flows.serve import serve

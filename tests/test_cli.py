@@ -79,6 +79,7 @@ def test_every_command_parses(tmp_path) -> None:
         "report": {},
         "publish": {},
         "person show a@b.c --json": {"action": "show", "who": "a@b.c", "json": True},
+        "quarantine --check raw_web.timestamps_in_window": {"check": "raw_web.timestamps_in_window"},
         "serve --ingest-interval 60 --run-cron '0 3 * * *' --port 4300": {
             "ingest_interval": 60.0,
             "run_cron": "0 3 * * *",

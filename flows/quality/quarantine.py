@@ -129,3 +129,37 @@ def quarantine(settings: Settings, check: str, now: datetime | None = None) -> Q
     finally:
         con.close()
     return QuarantineResult(check, int(moved), examples)
+
+
+def blocking_hints(settings: Settings, failed_text: str, now: datetime | None = None) -> list[str]:
+    """For each quarantinable check named in `failed_text` (a failed gate's output), one line naming
+    the offending rows and the command that quarantines them. Read-only; never raises."""
+    import duckdb
+
+    lines = []
+    for check, spec in QUARANTINABLE.items():
+        if check not in failed_text or not settings.warehouse_path.exists():
+            continue
+        window = _window(now or datetime.now(UTC).replace(tzinfo=None))
+        predicate = spec.predicate.replace("$future_cutoff", "$cutoff").replace("$min_event_ts", "$start")
+        try:
+            con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        except duckdb.Error:
+            continue
+        try:
+            rows = con.execute(
+                f"select _file, _line, count(*) over () from {spec.table} where {predicate} "
+                "order by _file, _line limit 3",
+                {"cutoff": window["future_cutoff"], "start": window["min_event_ts"]},
+            ).fetchall()
+        except duckdb.Error:
+            continue
+        finally:
+            con.close()
+        if rows:
+            examples = ", ".join(f"{f}:{line}" for f, line, _ in rows)
+            lines.append(
+                f"{check} blocks on {rows[0][2]} row(s) of {spec.table} ({examples}); "
+                f"`lifecycle quarantine --check {check}` moves them to raw.rejects with a reason"
+            )
+    return lines

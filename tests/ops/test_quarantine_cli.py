@@ -82,3 +82,19 @@ def test_email_events_are_never_quarantined_away(settings, capsys, check) -> Non
     _seed(settings)
     assert main(["quarantine", "--check", check, "--data-dir", str(settings.root)]) == 1
     assert "cannot be quarantined" in capsys.readouterr().err
+
+
+def test_a_blocked_gate_names_the_rows_and_the_quarantine_command(settings) -> None:
+    from flows.quality.quarantine import blocking_hints
+
+    _seed(settings)
+    failed = "raw gate FAILED: raw_web.timestamps_in_window: 1 of 3 rows after 2026-12-03 ..."
+    assert blocking_hints(settings, failed) == [
+        "raw_web.timestamps_in_window blocks on 1 row(s) of raw.segment_events (web/a.jsonl:2); "
+        "`lifecycle quarantine --check raw_web.timestamps_in_window` moves them to raw.rejects with a reason"
+    ]
+    assert (
+        main(["quarantine", "--check", "raw_web.timestamps_in_window", "--data-dir", str(settings.root)]) == 0
+    )
+    assert blocking_hints(settings, failed) == []  # the window now holds: nothing left to block on
+    assert blocking_hints(settings, "raw_spend.rows_present failed") == []
