@@ -91,3 +91,64 @@ def test_publish_and_report_work_while_this_process_holds_the_warehouse_open(mar
         held.close()
     assert _counts(marts_settings.published_path)["dim_persons"] == 300
     assert 'data-panel="Lifecycle funnel" data-state="ok"' in report.read_text()
+
+
+def test_parquet_is_published_with_the_file_and_swapped_whole(marts_settings) -> None:
+    import polars as pl
+
+    publish_marts(marts_settings, run_id="p1")
+    make_marts_warehouse(marts_settings.warehouse_path, persons=120)
+    publish_marts(marts_settings, run_id="p2")
+    parquet = marts_settings.published_dir / "parquet"
+    assert parquet.is_symlink()
+    assert pl.read_parquet(parquet / "dim_persons.parquet").height == 120
+    assert set(pl.read_parquet(parquet / "publish_info.parquet")["run_id"]) == {"p2"}
+    versions = sorted(p.name for p in (marts_settings.published_dir / ".parquet-versions").iterdir())
+    assert len(versions) == 2 and versions[1].startswith("p2-")  # the previous one kept for readers
+
+
+def test_kill_9_mid_publish_keeps_the_last_good_publish_and_the_next_one_sweeps(
+    marts_settings, tmp_path
+) -> None:
+    """A publish killed after writing its Parquet and DuckDB copies, before renaming them in."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import polars as pl
+
+    publish_marts(marts_settings, run_id="good")
+    make_marts_warehouse(marts_settings.warehouse_path, persons=77)
+    marker = tmp_path / "copied"
+    script = (
+        "import sys, time, pathlib\n"
+        "import flows.publish as p\n"
+        "from flows.settings import Settings\n"
+        "real = p._verify_parquet\n"
+        "def slow(*a):\n"
+        "    real(*a); pathlib.Path(sys.argv[2]).touch(); time.sleep(60)\n"
+        "p._verify_parquet = slow\n"
+        "p.publish_marts(Settings(data_dir=sys.argv[1]), run_id='killed')\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(marts_settings.root), str(marker)])
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "publish ended before the kill point"
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    published = marts_settings.published_dir
+    assert _counts(marts_settings.published_path)["dim_persons"] == 300  # the last good publish
+    assert set(pl.read_parquet(published / "parquet" / "publish_info.parquet")["run_id"]) == {"good"}
+    assert list(published.glob(".marts-killed*"))  # the killed run's litter, until the next publish
+    publish_marts(marts_settings, run_id="next")
+    assert not list(published.glob(".marts-*")) and not list(published.glob(".parquet-*.tmp"))
+    versions = [p.name for p in (published / ".parquet-versions").iterdir()]
+    assert not [v for v in versions if v.startswith("killed")]
+    assert _counts(marts_settings.published_path)["dim_persons"] == 77
