@@ -202,6 +202,8 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "unsubscribed_group_ids",
         "action",
         "batch_id",
+        "cohort_grain",
+        "assigned_group",
     ]
 )
 
