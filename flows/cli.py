@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("report", parents=[after], help="write the KPI report (HTML)")
     sub.add_parser("publish", parents=[after], help="publish marts for BI (after a good run)")
+    sub.add_parser("docs", parents=[after], help="build the dbt docs (lineage, descriptions) into DIR/docs/")
 
     person = sub.add_parser(
         "person", parents=[after], help="one person: show, export (access request), erase"
@@ -170,7 +171,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 # Commands that only read the warehouse (SPEC 2): without PREFECT_API_URL they run as plain functions,
 # so they never wait 15-20 s for a temporary Prefect server (issue 16 item 5). With a server
 # configured they run as flows and show in its UI, as every other command does.
-READ_ONLY_COMMANDS = frozenset({"report", "check", "publish"})
+READ_ONLY_COMMANDS = frozenset({"report", "check", "publish", "docs"})
 
 
 def uses_prefect(args: argparse.Namespace) -> bool:
@@ -310,6 +311,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if cmd == "publish":
         print(_publish(settings))
+        return 0
+    if cmd == "docs":
+        from flows.docs import build_docs
+
+        print(build_docs(settings))
         return 0
     if cmd == "run":
         from flows.pipeline import lifecycle_run
