@@ -72,6 +72,10 @@ def glossary_html(entries: list[tuple[str, str]]) -> str:
     return f'<dl class="glossary">{items}</dl>'
 
 
+# Reports live in DIR/reports/, `lifecycle docs` writes DIR/docs/index.html (flows/docs.py).
+DOCS_LINK = '<a href="../docs/index.html">dbt docs: lineage and every column (`lifecycle docs`)</a>'
+
+
 def page(title: str, subtitle: str, tiles: str, panels: list[Panel], footer: str) -> str:
     body = "".join(p.html() for p in panels)
     return (
@@ -79,7 +83,7 @@ def page(title: str, subtitle: str, tiles: str, panels: list[Panel], footer: str
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>"
-        f'<main>{tiles}<div class="grid">{body}</div><footer>{escape(footer)}</footer></main>'
+        f'<main>{tiles}<div class="grid">{body}</div><footer>{escape(footer)} · {DOCS_LINK}</footer></main>'
         "</body></html>"
     )
 
