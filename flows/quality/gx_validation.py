@@ -192,6 +192,9 @@ def build_data_docs(context: Any, quality_dir: Path, run_name: str, suites: list
     ]
     resources += [ExpectationSuiteIdentifier(name=name) for name in suites]
     context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=resources)
+    from flows.quality.store import make_data_docs_offline
+
+    make_data_docs_offline(docs_dir)  # GX's pages load CSS/JS from CDNs; point them at vendored copies
     return docs_dir / "index.html"
 
 

@@ -7,7 +7,11 @@ one (a failed run must not become the baseline, or a collapse would look normal 
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -128,3 +132,69 @@ def record_run(
     except Exception:
         con.execute("rollback")
         raise
+
+
+# --- GX Data Docs offline (issue 17 item 5) -------------------------------------------------------
+# GX's page templates (great_expectations/render/view/templates/*.j2) load jQuery, Bootstrap,
+# bootstrap-table and the datepicker from CDNs; offline the index then shows an empty validation
+# list. The same files, vendored unmodified from npm (data_docs_assets/README.md), are copied next
+# to the docs and every page's links are rewritten to them. Optional extras are dropped.
+ASSETS_DIR = Path(__file__).with_name("data_docs_assets")
+_BT = "https://unpkg.com/bootstrap-table@"
+_CDN_ASSETS = {
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper.min.js",
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table.min.js",
+    _BT + "1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": (
+        "bootstrap-table-filter-control.min.css"
+    ),
+    _BT + "1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": (
+        "bootstrap-table-filter-control.min.css"
+    ),
+    _BT + "1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": (
+        "bootstrap-table-filter-control.min.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": (
+        "bootstrap-datepicker.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": (
+        "bootstrap-datepicker.min.js"
+    ),
+}
+_REMOTE_TAG = re.compile(r"<(?:script|link)\b[^>]*?(?:src|href)=\"(https?://[^\"]+)\"[^>]*>(?:\s*</script>)?")
+
+_REMOTE_IMG = re.compile(r"<img\b[^>]*?src=\"https?://[^\"]+\"[^>]*>")
+
+
+def make_data_docs_offline(docs_dir: Path) -> int:
+    """Copy the vendored assets into `docs_dir/static/offline/` and point every page at them.
+
+    Returns the number of pages rewritten. Idempotent: pages already rewritten have no CDN links.
+    """
+    target = docs_dir / "static" / "offline"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in sorted(set(_CDN_ASSETS.values())):
+        shutil.copyfile(ASSETS_DIR / name, target / name)
+    rewritten = 0
+    for page in docs_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        prefix = "../" * (len(page.relative_to(docs_dir).parts) - 1) + "static/offline/"
+
+        def local(match: re.Match[str], prefix: str = prefix) -> str:
+            name = _CDN_ASSETS.get(match.group(1))
+            if name is None:  # vega charts, icons, dark theme: optional, and never fetched
+                return ""
+            if match.group(0).startswith("<script"):
+                return f'<script src="{prefix}{name}"></script>'
+            return f'<link rel="stylesheet" href="{prefix}{name}">'
+
+        new = _REMOTE_IMG.sub("", _REMOTE_TAG.sub(local, text))  # the GX logo is fetched with tracking ids
+        if new != text:
+            tmp = page.with_name(f".{page.name}.tmp")
+            tmp.write_text(new, encoding="utf-8")
+            os.replace(tmp, page)
+            rewritten += 1
+    return rewritten
