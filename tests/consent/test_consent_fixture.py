@@ -13,14 +13,17 @@ dim_persons says about each person's consent, is compared with answers worked ou
 | gresub | group 42 unsubscribe, then a later group 42 resubscribe | in | in | in | subscribed |
 | early | group 42 resubscribe BEFORE a group 42 unsubscribe | out | out | in | group_unsubscribed |
 | under | group 7 unsubscribe, then a later global resubscribe | out | in | out | group_unsubscribed |
-| merged | one userId, two emails; erasure request for the first | out | out | out | suppressed |
+| merged | one userId, two emails; erasure request for the first | out | out | out | erased |
 | dots | identify `J.Doe@Gmail.com`; spam report from `jdoe@gmail.com` | out | out | out | suppressed |
-| badtime | erasure CSV row with requested_at "not-a-date" (quarantined) | out | out | out | suppressed |
+| badtime | erasure CSV row with requested_at "not-a-date" (quarantined) | out | out | out | erased |
 | noid | unsubscribe without sg_event_id (quarantined) | out | out | out | unsubscribed |
 | future | unsubscribe stamped 30 days after it was loaded | out | out | out | unsubscribed |
 | badresub | unsubscribe, then a resubscribe with an unusable time | out | out | out | unsubscribed |
 | extra | unsubscribe with unknown fields | out | out | out | unsubscribed |
 | control | opened, no opt-out | in | in | in | subscribed |
+
+"erased": the erasure is applied when the files are ingested (flows/privacy), so dim_persons has no
+row left that carries the person's userId; its addresses are in no audience file.
 
 One build of 13 persons through the CLI is the point of the test (about 2-3 minutes on 2 cores:
 the whole dbt project runs, as `lifecycle build` does for a user).
@@ -76,15 +79,14 @@ EXPECTED_STATE = {
     "gresub": ("subscribed", None, None),
     "early": ("group_unsubscribed", None, "42"),
     "under": ("group_unsubscribed", None, "7"),
-    "merged": ("suppressed", "erasure_request", None),
     "dots": ("suppressed", "spam_report", None),
-    "badtime": ("suppressed", "erasure_request", None),
     "noid": ("unsubscribed", "unsubscribed", None),
     "future": ("unsubscribed", "unsubscribed", None),
     "badresub": ("unsubscribed", "unsubscribed", None),
     "extra": ("unsubscribed", "unsubscribed", None),
     "control": ("subscribed", None, None),
 }
+ERASED = {"merged", "badtime"}
 
 SEGMENTS_YML = """
 destinations:
@@ -241,6 +243,7 @@ def test_dim_persons_shows_consent_by_group(consent_dir):
         name: (state, reason, groups, state in ("suppressed", "unsubscribed"))
         for name, (state, reason, groups) in EXPECTED_STATE.items()
     }
+    assert not ERASED & got.keys()
     assert got == expected
 
 
@@ -259,3 +262,21 @@ def test_person_show_tells_a_privacy_officer_the_groups(consent_dir, capsys):
     assert info["email_consent_state"] == "suppressed"
     assert info["consent"]["summary"]["suppression_reason"] == "spam_report"
     assert all(not s["in_segment"] and s["reason"] == "suppressed" for s in info["segments"])
+
+
+def test_person_erase_applies_at_once_and_says_when_no_person_had_the_address(consent_dir, capsys):
+    """Last in this module: it changes the data dir. `person erase` applies at once (privacy's erase_now)."""
+    from flows.cli import main
+
+    assert main(["--data-dir", str(consent_dir), "person", "erase", " Extra@X.com"]) == 0
+    assert "erasure(s) applied" in capsys.readouterr().out
+    assert main(["--data-dir", str(consent_dir), "person", "show", PERSONS["extra"]]) == 1
+    assert "no person with email" in capsys.readouterr().err
+    # the merged person was erased at ingest, through either of its addresses
+    for email in (MERGED_SECOND, PERSONS["merged"]):
+        assert main(["--data-dir", str(consent_dir), "person", "show", email]) == 1
+        assert "no person with email" in capsys.readouterr().err
+    assert main(["--data-dir", str(consent_dir), "person", "erase", MERGED_SECOND]) == 1
+    assert "no person had that address; the request is recorded" in capsys.readouterr().err
+    assert main(["--data-dir", str(consent_dir), "person", "show", PERSONS["control"]]) == 0
+    assert "Consent: subscribed" in capsys.readouterr().out
