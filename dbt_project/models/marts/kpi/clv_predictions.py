@@ -7,7 +7,7 @@ from them). Fallbacks for thin data are documented in flows/clv/predict.py; they
 
 import polars as pl
 
-from flows.clv import params_frame, predict_clv
+from flows.clv.predict import params_frame, predict_clv
 
 
 def model(dbt, session):
