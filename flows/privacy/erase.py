@@ -667,7 +667,25 @@ def apply_erasures(
     applied = _now()
     con.execute("begin transaction")
     try:
+        # Mark the requests before the redaction: redact_catalog would turn their address into
+        # `[erased]`, and the pending filters (here and stg_privacy__erasure_requests) look for the mark.
+        marked_requests = 0
+        if _exists(con, "raw.erasure_requests"):
+            mk = match_key_sql("e.email")
+            marked = con.execute(
+                f"""
+                update raw.erasure_requests as e set email = '{REQUEST_MARK}' || r.erasure_id
+                from _er_requests as r
+                where r.mkey = {mk} and not starts_with(e.email, '{REQUEST_MARK}')
+                """
+            ).fetchall()[0][0]
+            if marked:
+                marked_requests = int(marked)
         result.tables = redact_catalog(con)
+        if marked_requests:
+            result.tables["raw.erasure_requests"] = (
+                result.tables.get("raw.erasure_requests", 0) + marked_requests
+            )
         con.execute(
             f"""
             insert into {ledger.LEDGER}
@@ -680,19 +698,6 @@ def apply_erasures(
             """,
             [applied],
         )
-        if _exists(con, "raw.erasure_requests"):
-            mk = match_key_sql("e.email")
-            marked = con.execute(
-                f"""
-                update raw.erasure_requests as e set email = '{REQUEST_MARK}' || r.erasure_id
-                from _er_requests as r
-                where r.mkey = {mk} and not starts_with(e.email, '{REQUEST_MARK}')
-                """
-            ).fetchall()[0][0]
-            if marked:
-                result.tables["raw.erasure_requests"] = result.tables.get("raw.erasure_requests", 0) + int(
-                    marked
-                )
         con.execute(
             f"""
             insert into {ledger.ERASURES}
