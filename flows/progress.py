@@ -92,6 +92,14 @@ def _run_log(message: str) -> None:
         pass
 
 
+def _write(stream: TextIO, line: str) -> None:
+    """Write a line to the stream itself, not through `print`: flows run with `log_prints=True`, which
+    turns a print into a Prefect log record, and the console shows no Prefect logs (so the line was lost
+    off a terminal). The Prefect UI gets the same line through `_run_log`."""
+    stream.write(line + "\n")
+    stream.flush()
+
+
 @contextlib.contextmanager
 def step(description: str, total: int | None = None, stream: TextIO | None = None) -> Iterator[Step]:
     """Show progress for one long step.
@@ -110,7 +118,7 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
     started = time.monotonic()
     _run_log(f"{description} started")
     if not live:
-        print(f"lifecycle: {description} ...", file=stream, flush=True)
+        _write(stream, f"lifecycle: {description} ...")
     handle = Step(description, total, stream, live)
     ok = False
     try:
@@ -121,7 +129,7 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
         elapsed = time.monotonic() - started
         done = f"{handle.completed}/{handle.total}" if handle.total else f"{handle.completed}"
         status = "done" if ok else "failed"
-        print(f"lifecycle: {description} {status} ({done} in {elapsed:.1f}s)", file=stream, flush=True)
+        _write(stream, f"lifecycle: {description} {status} ({done} in {elapsed:.1f}s)")
         _run_log(f"{description} {status} ({done} in {elapsed:.1f}s)")
 
 
