@@ -1,7 +1,7 @@
 {#-
     One row per address (in match-key form, flows/email_rule.py) that must not receive some or all
     email and ads (SPEC 8 and 10), and the one consent source of both activation suppression
-    (flows/activation/suppression.py) and lead status "unqualified" (int_lead_statuses_assigned):
+    (flows/activation/suppression.py) and lead status "unqualified" (through int_email_consent_by_person):
     - unsubscribed: a global unsubscribe not lifted by a later global resubscribe;
     - group_unsubscribed: a group_unsubscribe not lifted by a later resubscribe to that group
       (`unsubscribed_group_ids`); it suppresses that group's audiences, and every audience that
