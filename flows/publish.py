@@ -37,7 +37,7 @@ from prefect import flow, task
 from flows.errors import GateFailed, LifecycleError
 from flows.settings import Settings
 from flows.transform.run_guard import warehouse_guard
-from flows.warehouse import fetch_all
+from flows.warehouse import fetch_all, open_for_read
 
 PUBLISHED_SCHEMAS = ("marts",)
 # The oldest storage format DuckDB 2.0 writes that DuckDB 1.1 still reads (storage version 64, the
@@ -263,19 +263,6 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
         if old.name != version_dir.name:
             shutil.rmtree(old, ignore_errors=True)
     return settings.published_path
-
-
-def open_for_read(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection for reading `path`, also when this process already has it open read-write.
-
-    DuckDB keeps one database instance per file per process and refuses a read-only connection
-    next to a read-write one ("different configuration"); then share the open instance instead.
-    Callers only read, and hold the run lock when that instance may be written.
-    """
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        return duckdb.connect(str(path))
 
 
 def _verify(path: Path, run_id: str) -> None:

@@ -167,10 +167,9 @@ def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run) -
 
 
 def test_replay_over_a_range_equals_a_clean_build_of_that_range(first_run, env, tmp_path) -> None:
-    from flows.publish import open_for_read
     from flows.settings import Settings, configure_environment
     from flows.transform.dbt import run_dbt
-    from flows.warehouse import connect
+    from flows.warehouse import connect, open_for_read
 
     settings, proc, _ = first_run
     assert proc.returncode == 0
