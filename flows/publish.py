@@ -37,7 +37,7 @@ from prefect import flow, task
 from flows.errors import GateFailed, LifecycleError
 from flows.settings import Settings
 from flows.transform.run_guard import warehouse_guard
-from flows.warehouse import fetch_all, open_for_read
+from flows.warehouse import fetch_all, open_for_read, quote_ident
 
 PUBLISHED_SCHEMAS = ("marts",)
 # The oldest storage format DuckDB 2.0 writes that DuckDB 1.1 still reads (storage version 64, the
@@ -62,10 +62,6 @@ PUBLISH_INFO_COMMENT = {
     "table_name": "Table name in this file (and published/parquet/<table_name>.parquet).",
     "row_count": "Rows in the table as published.",
 }
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _sweep_stale(published_dir: Path) -> None:
@@ -105,7 +101,7 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, wh: str, objects: list[tuple[
         )
         comment = next((c for (c,) in rows if c), None)
         if comment:
-            con.execute(f"comment on table pub.main.{_quote(table)} is {_sql_text(comment)}")
+            con.execute(f"comment on table pub.main.{quote_ident(table)} is {_sql_text(comment)}")
         for column, col_comment in fetch_all(
             con,
             "select column_name, comment from duckdb_columns() where database_name = ? and schema_name = ? "
@@ -113,7 +109,8 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, wh: str, objects: list[tuple[
             [wh, schema, table],
         ):
             con.execute(
-                f"comment on column pub.main.{_quote(table)}.{_quote(column)} is {_sql_text(col_comment)}"
+                f"comment on column pub.main.{quote_ident(table)}.{quote_ident(column)} "
+                f"is {_sql_text(col_comment)}"
             )
     for column, comment in PUBLISH_INFO_COMMENT.items():
         target = "table pub.main.publish_info" if column is None else f"column pub.main.publish_info.{column}"
@@ -141,7 +138,7 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], target: Pa
     target.mkdir(parents=True)
     for table in [*tables, "publish_info"]:
         path = target / f"{table}.parquet"
-        source = f"pub.main.{_quote(table)}"
+        source = f"pub.main.{quote_ident(table)}"
         con.execute(f"copy (select * from {source}) to {_sql_text(str(path))} (format parquet)")
         _fsync_file(path)
     _fsync_dir(target)
@@ -223,10 +220,10 @@ def publish_marts(settings: Settings, run_id: str | None = None) -> Path:
             con.execute("begin")
             for schema, table in objects:
                 con.execute(
-                    f"create table pub.main.{_quote(table)} as "
-                    f"select * from {_quote(wh)}.{_quote(schema)}.{_quote(table)}"
+                    f"create table pub.main.{quote_ident(table)} as "
+                    f"select * from {quote_ident(wh)}.{quote_ident(schema)}.{quote_ident(table)}"
                 )
-                n = fetch_all(con, f"select count(*) from pub.main.{_quote(table)}")[0][0]
+                n = fetch_all(con, f"select count(*) from pub.main.{quote_ident(table)}")[0][0]
                 counts.append((f"{schema}.{table}", table, n))
             con.execute(
                 "create table pub.main.publish_info (run_id varchar, published_at timestamp, "
@@ -271,7 +268,7 @@ def _verify(path: Path, run_id: str) -> None:
     try:
         rows = fetch_all(con, "select table_name, row_count from publish_info where run_id = ?", [run_id])
         for table, expected in rows:
-            got = fetch_all(con, f"select count(*) from main.{_quote(table)}")[0][0]
+            got = fetch_all(con, f"select count(*) from main.{quote_ident(table)}")[0][0]
             if got != expected:
                 raise LifecycleError(f"published copy of {table} has {got} rows, expected {expected}")
     finally:

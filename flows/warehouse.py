@@ -57,6 +57,23 @@ def fetch_all(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None
     return con.execute(sql, params or []).fetchall()
 
 
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted with embedded quotes doubled (DuckDB and PostgreSQL alike)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether the table or view `schema.name` exists (information_schema), so optional inputs such
+    as sync state or the erasure ledger can be read only once a run has created them."""
+    schema, _, name = relation.partition(".")
+    rows = fetch_all(
+        con,
+        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    )
+    return bool(rows)
+
+
 def fetch_scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
     rows = fetch_all(con, sql, params)
     return rows[0][0] if rows else None

@@ -30,10 +30,10 @@ from flows.activation.state import query_frame, registered
 from flows.activation.suppression import (
     ERASURE_RELATION,
     SUPPRESSIONS_RELATION,
-    _exists,
     canonical_email_sql,
     person_emails_sql,
 )
+from flows.warehouse import relation_exists
 
 REASONS = (
     "unsubscribed",
@@ -106,7 +106,7 @@ def left_out_counts(
                 {dropped}
             )"""
         )
-    if _exists(con, ERASURE_RELATION):
+    if relation_exists(con, ERASURE_RELATION):
         reasons_sql.append(
             f"select pe.person_id, 'erased' from person_emails as pe inner join {ERASURE_RELATION} as e "
             f"on {canonical_email_sql('e.email')} = pe.email_key "

@@ -37,6 +37,7 @@ import polars as pl
 
 from flows.activation.config import ActivationConfig, SegmentConfig
 from flows.activation.state import SCHEMA, now, query_frame, registered
+from flows.warehouse import relation_exists
 
 TABLE = f"{SCHEMA}.holdout_assignments"
 TREATED = "treated"
@@ -90,14 +91,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [SCHEMA, TABLE.split(".", 1)[1]],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 @dataclass
 class Split:
     """One segment's audience after its holdout: who is sent, who is held out (person ids)."""
@@ -118,7 +111,7 @@ def split_audience(
     share = seg.holdout or 0.0
     recorded = (
         f"select person_id, assigned_group from {TABLE} where segment = {_lit(seg.name)}"
-        if _table_exists(con)
+        if relation_exists(con, TABLE)
         else "select null::varchar as person_id, null::varchar as assigned_group where false"
     )
     computed = group_sql("a.person_id", seg.name, salt, share)
@@ -269,7 +262,7 @@ def apply_holdouts(
 
 def assignment_counts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Recorded persons per segment and group (for tests and the CLI)."""
-    if not _table_exists(con):
+    if not relation_exists(con, TABLE):
         return []
     frame = query_frame(
         con,

@@ -22,6 +22,7 @@ from typing import Any
 
 from flows.activation.config import ConfigError
 from flows.email_rule import match_key_sql
+from flows.warehouse import relation_exists
 
 SUPPRESSIONS_RELATION = "intermediate.int_email_suppressions"
 CONSENT_BY_GROUP_RELATION = "intermediate.int_email_consent_by_group"
@@ -32,15 +33,6 @@ IDENTITY_RELATION = "intermediate.int_identity_map"
 def canonical_email_sql(expr: str) -> str:
     """SQL (DuckDB) for the match key of an email expression: NULL when NULL or invalid."""
     return match_key_sql(f"cast({expr} as varchar)")
-
-
-def _exists(con: Any, relation: str) -> bool:
-    schema, name = relation.split(".", 1)
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _columns(con: Any, relation: str) -> set[str]:
@@ -62,13 +54,13 @@ def suppressed_emails_sql(con: Any, person_relation: str, asm_group_ids: frozens
     unsubscribe from ANY group; a set leaves out only those groups' unsubscribes besides everything
     suppressed from all. Raises ConfigError when a consent model is missing (fail closed).
     """
-    if not _exists(con, SUPPRESSIONS_RELATION):
+    if not relation_exists(con, SUPPRESSIONS_RELATION):
         raise ConfigError(
             f"{SUPPRESSIONS_RELATION} does not exist, so suppression cannot be applied",
             hint="run `lifecycle build`; no audience is computed without it",
         )
     grouped = bool(asm_group_ids) and "is_suppressed_from_all" in _columns(con, SUPPRESSIONS_RELATION)
-    if grouped and not _exists(con, CONSENT_BY_GROUP_RELATION):
+    if grouped and not relation_exists(con, CONSENT_BY_GROUP_RELATION):
         raise ConfigError(
             f"{CONSENT_BY_GROUP_RELATION} does not exist, so group consent cannot be applied",
             hint="run `lifecycle build`; no audience is computed without it",
@@ -83,7 +75,7 @@ def suppressed_emails_sql(con: Any, person_relation: str, asm_group_ids: frozens
         ]
     else:
         parts = [f"select {canonical_email_sql('email')} as email_key from {SUPPRESSIONS_RELATION}"]
-    if _exists(con, ERASURE_RELATION):
+    if relation_exists(con, ERASURE_RELATION):
         parts.append(f"select {canonical_email_sql('email')} from {ERASURE_RELATION}")
     # dim_persons' flag counts group unsubscribes too, so it only backs up group-less audiences.
     if not grouped and "is_email_suppressed" in _columns(con, person_relation):
@@ -104,7 +96,7 @@ def person_emails_sql(con: Any, person_relation: str) -> str:
         f"select person_id, {canonical_email_sql('email')} as email_key from {person_relation} "
         "where email is not null"
     ]
-    if _exists(con, IDENTITY_RELATION):
+    if relation_exists(con, IDENTITY_RELATION):
         parts.append(
             f"select person_id, {canonical_email_sql('identifier_value')} from {IDENTITY_RELATION} "
             "where identifier_type = 'email'"

@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flows.portability.raw_copy import PostgresConnection, open_for_reading, quote_ident
+from flows.portability.raw_copy import PostgresConnection, open_for_reading
+from flows.warehouse import quote_ident
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-6

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from flows.errors import LifecycleError
-from flows.warehouse import fetch_all
+from flows.warehouse import fetch_all, quote_ident
 
 RAW_SCHEMA = "raw"
 
@@ -171,10 +171,6 @@ def postgres_type(duckdb_type: str) -> str:
         return "jsonb"
     # Anything exotic (ENUM, BIT, ...) is kept as its text form rather than refused.
     return "text"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def raw_columns(con: duckdb.DuckDBPyConnection, schema: str = RAW_SCHEMA) -> dict[str, list[Column]]:

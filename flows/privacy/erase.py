@@ -37,6 +37,7 @@ import duckdb
 from flows.privacy import keys, ledger, pii
 from flows.privacy.match import match_key_sql
 from flows.settings import DBT_PROJECT_DIR, Settings
+from flows.warehouse import quote_ident
 
 PSEUDONYM_PREFIX = "erased-"
 REQUEST_MARK = "erased:"
@@ -48,10 +49,6 @@ _TEXT_SUFFIXES = {".csv", ".json", ".html", ".htm", ".txt", ".log", ".md", ".yml
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -461,7 +458,7 @@ def _match_selects(fq: str, columns: list[tuple[str, str, bool]], text_scan: boo
     typed_web = pii.WEB_ID in kinds
     for col, dtype, _ in columns:
         kind = pii.kind_of(col, dtype)
-        c = f"t.{_q(col)}"
+        c = f"t.{quote_ident(col)}"
         if kind == pii.EMAIL:
             out.append(
                 f"select t.rowid as rid, i.pseud from {fq} as t join _er_ids as i "
@@ -505,7 +502,7 @@ def _set_list(columns: list[tuple[str, str, bool]], allow_list: bool = False) ->
     sets: list[str] = []
     for col, dtype, nullable in columns:
         kind = pii.kind_of(col, dtype)
-        c = _q(col)
+        c = quote_ident(col)
         is_text = dtype.upper() in ("VARCHAR", "TEXT") or dtype.upper().startswith("VARCHAR")
         if kind in (pii.EMAIL, pii.NAME, pii.PHONE, pii.IP, pii.USER_AGENT, pii.TEXT):
             if nullable:
@@ -542,7 +539,7 @@ def redact_table(
 ) -> tuple[str, int]:
     """Redact (or delete) the erased persons' rows of one table; returns (action, rows)."""
     columns = _columns(con, cat, schema, table)
-    fq = f"{_q(cat)}.{_q(schema)}.{_q(table)}"
+    fq = f"{quote_ident(cat)}.{quote_ident(schema)}.{quote_ident(table)}"
     selects = _match_selects(fq, columns, text_scan)
     if not selects:
         return "", 0
@@ -570,10 +567,11 @@ def redact_table(
     con.execute(f"update {fq} as t set {', '.join(sets)} from _er_rows as m where t.rowid = m.rid")
     unique = pii.UNIQUE_AFTER_REDACTION.get(relation)
     if unique:
+        uq = quote_ident(unique)
         con.execute(
-            f"delete from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') and rowid not in "
-            f"(select min(rowid) from {fq} where starts_with({_q(unique)}, '{PSEUDONYM_PREFIX}') "
-            f"group by {_q(unique)})"
+            f"delete from {fq} where starts_with({uq}, '{PSEUDONYM_PREFIX}') and rowid not in "
+            f"(select min(rowid) from {fq} where starts_with({uq}, '{PSEUDONYM_PREFIX}') "
+            f"group by {uq})"
         )
     return "redacted", rows
 
@@ -606,7 +604,9 @@ def _collect_needles(con: Any) -> list[str]:
         wanted = [c for c, t, _ in columns if pii.kind_of(c, t) in (pii.EMAIL, pii.NAME, pii.PHONE)]
         if not wanted:
             continue
-        selects = _match_selects(f"{_q(cat)}.{_q(schema)}.{_q(table)}", columns, text_scan=False)
+        selects = _match_selects(
+            f"{quote_ident(cat)}.{quote_ident(schema)}.{quote_ident(table)}", columns, text_scan=False
+        )
         if not selects:
             continue
         con.execute(
@@ -614,12 +614,13 @@ def _collect_needles(con: Any) -> list[str]:
             + " union all ".join(selects)
             + ") group by rid"
         )
-        fq = f"{_q(cat)}.{_q(schema)}.{_q(table)}"
+        fq = f"{quote_ident(cat)}.{quote_ident(schema)}.{quote_ident(table)}"
         for col in wanted:
+            qc = quote_ident(col)
             con.execute(
-                f"insert into _er_needles select distinct lower(trim(cast(t.{_q(col)} as varchar))), m.pseud "
+                f"insert into _er_needles select distinct lower(trim(cast(t.{qc} as varchar))), m.pseud "
                 f"from {fq} as t join _er_rows as m on t.rowid = m.rid "
-                f"where length(trim(cast(t.{_q(col)} as varchar))) >= 5"
+                f"where length(trim(cast(t.{qc} as varchar))) >= 5"
             )
     values = [r[0] for r in con.execute("select distinct needle from _er_needles").fetchall()]
     hashes: set[str] = set()
@@ -910,18 +911,19 @@ def scrub_prefect_database(settings: Settings, result: ErasureResult) -> None:
         for table in tables:
             if table.startswith("sqlite_"):
                 continue
-            cols = db.execute(f"pragma table_info({_q(table)})").fetchall()
+            cols = db.execute(f"pragma table_info({quote_ident(table)})").fetchall()
             for col in cols:
                 ctype = str(col[2]).upper()
                 if not any(t in ctype for t in ("TEXT", "CHAR", "JSON", "CLOB")) and ctype:
                     continue
-                c = _q(col[1])
+                c = quote_ident(col[1])
                 # Native instr() prefilter; the Python regex function runs on candidate rows only.
                 # (SQLite limits expression depth: with many values the regex alone decides.)
                 pre = plain if len(plain) <= 200 else []
                 likes = " or ".join(f"instr(lower({c}), ?) > 0" for _ in pre) or "true"
                 cur = db.execute(
-                    f"update {_q(table)} set {c} = er_sub({c}) where ({likes}) and er_match({c})", pre
+                    f"update {quote_ident(table)} set {c} = er_sub({c}) where ({likes}) and er_match({c})",
+                    pre,
                 )
                 changed += cur.rowcount
         db.commit()

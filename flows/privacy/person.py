@@ -39,6 +39,7 @@ import duckdb
 from flows.email_rule import match_key, match_key_sql
 from flows.errors import LifecycleError
 from flows.settings import Settings
+from flows.warehouse import quote_ident, relation_exists
 
 PERSONS = "marts.dim_persons"
 IDENTITY_MAP = "intermediate.int_identity_map"
@@ -70,23 +71,10 @@ class Person:
         return [v for t, v in self.identifiers if t == "email"]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".", 1)
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
@@ -112,7 +100,7 @@ def open_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
             f"cannot open {path} read-only: {first}", hint="a pipeline run may hold it; retry when it ends"
         ) from None
     con.execute("set enable_progress_bar = false")
-    if not _exists(con, PERSONS) or not _exists(con, IDENTITY_MAP):
+    if not relation_exists(con, PERSONS) or not relation_exists(con, IDENTITY_MAP):
         con.close()
         raise LifecycleError(
             f"{path} has no built persons yet", hint="run `lifecycle run` or `lifecycle build`"
@@ -174,7 +162,7 @@ def _register_keys(con: duckdb.DuckDBPyConnection, person: Person) -> None:
 def _links(con: duckdb.DuckDBPyConnection, person: Person) -> list[dict[str, Any]]:
     """The records that put two or more of the person's identifiers together (why the merge)."""
     links: list[dict[str, Any]] = []
-    if _exists(con, WEB_IDENTITIES):
+    if relation_exists(con, WEB_IDENTITIES):
         combos = _rows(
             con,
             f"""
@@ -198,7 +186,7 @@ def _links(con: duckdb.DuckDBPyConnection, person: Person) -> list[dict[str, Any
                 k: c[k] for k in ("user_id", "email", "anonymous_id", "alias_previous_id") if c[k] is not None
             }
             links.append({"source": "segment", "identifiers": ids, **samples.get(c["identity_key"], {})})
-    if _exists(con, "raw.zendesk_users_latest"):
+    if relation_exists(con, "raw.zendesk_users_latest"):
         for r in _rows(
             con,
             f"""
@@ -224,7 +212,7 @@ def _links(con: duckdb.DuckDBPyConnection, person: Person) -> list[dict[str, Any
 def _web_samples(con: duckdb.DuckDBPyConnection, combos: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """First message (and message count) of each identifier combination, from staging."""
     stg = "staging.stg_segment__events"
-    if not combos or not _exists(con, stg):
+    if not combos or not relation_exists(con, stg):
         return {}
     cols = set(_columns(con, stg))
     if not {"user_id", "email", "anonymous_id", "message_id", "type"} <= cols:
@@ -275,7 +263,7 @@ def _web_samples(con: duckdb.DuckDBPyConnection, combos: list[dict[str, Any]]) -
 def _consent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Consent by group over every address, and each address's suppression reasons."""
     out: dict[str, Any] = {"summary": None, "addresses": [], "groups": [], "global": None}
-    if _exists(con, SUPPRESSIONS):
+    if relation_exists(con, SUPPRESSIONS):
         out["addresses"] = _rows(
             con,
             f"""
@@ -286,7 +274,7 @@ def _consent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             order by s.email_key
             """,
         )
-    if _exists(con, CONSENT_BY_GROUP):
+    if relation_exists(con, CONSENT_BY_GROUP):
         rows = _rows(
             con,
             f"""
@@ -402,7 +390,7 @@ def _segments(con: duckdb.DuckDBPyConnection, settings: Settings, person: Person
 def _suppression_detail(
     con: duckdb.DuckDBPyConnection, keys: list[str], groups: frozenset[int] | None
 ) -> str:
-    if not _exists(con, SUPPRESSIONS):
+    if not relation_exists(con, SUPPRESSIONS):
         return "erasure request"
     rows = _rows(
         con,
@@ -458,16 +446,16 @@ def explain_person(con: duckdb.DuckDBPyConnection, settings: Settings, ref: str)
             f"from {TRANSITIONS} where person_id = ? order by transition_number",
             [person.person_id],
         )
-        if _exists(con, TRANSITIONS)
+        if relation_exists(con, TRANSITIONS)
         else []
     )
     score_parts: dict[str, Any] = {}
-    if _exists(con, LEAD_SCORES):
+    if relation_exists(con, LEAD_SCORES):
         parts = _rows(con, f"select * from {LEAD_SCORES} where person_id = ?", [person.person_id])
         if parts:
             score_parts = {k: v for k, v in parts[0].items() if k.endswith("_points")}
     consent = _consent(con)
-    if _exists(con, CONSENT_BY_PERSON):
+    if relation_exists(con, CONSENT_BY_PERSON):
         summary = _rows(con, f"select * from {CONSENT_BY_PERSON} where person_id = ?", [person.person_id])
         consent["summary"] = summary[0] if summary else None
     return {
@@ -637,7 +625,7 @@ def export_person(con: duckdb.DuckDBPyConnection, settings: Settings, email: str
     person = find_person(con, email)
     _register_keys(con, person)
     con.execute("create or replace temp table __person_messages (message_id varchar)")
-    if _exists(con, "intermediate.int_web_events_resolved"):
+    if relation_exists(con, "intermediate.int_web_events_resolved"):
         con.execute(
             "insert into __person_messages select distinct message_id "
             "from intermediate.int_web_events_resolved where person_id = ?",
@@ -652,7 +640,7 @@ def export_person(con: duckdb.DuckDBPyConnection, settings: Settings, email: str
     relations: dict[str, list[dict[str, Any]]] = {}
     for t in tables:
         rel = f"{t['table_schema']}.{t['table_name']}"
-        fq = f"{_q(t['table_schema'])}.{_q(t['table_name'])}"
+        fq = f"{quote_ident(t['table_schema'])}.{quote_ident(t['table_name'])}"
         cols = _columns(con, rel)
         if rel in _RAW_MATCHES:
             email_col = "email" if "email" in cols else None

@@ -30,7 +30,7 @@ from flows.quality.config import (
 )
 from flows.quality.results import Finding, GateResult, SuiteResult
 from flows.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings
-from flows.warehouse import open_warehouse
+from flows.warehouse import open_warehouse, relation_exists
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def _load_suite_results(
     """GX row validation of each source's newest load; an empty load or a missing table is skipped."""
     results, names = [], []
     for source, spec in LOAD_SUITES.items():
-        if not generated.relation_exists(con, spec["table"]):
+        if not relation_exists(con, spec["table"]):
             continue
         started = time.perf_counter()
         name = f"raw_{source}_load"
@@ -248,7 +248,7 @@ def dbt_vars() -> dict[str, Any]:
 
 
 def _missing(con: duckdb.DuckDBPyConnection, spec: SuiteSpec) -> list[str]:
-    return [r for r in spec.requires if not generated.relation_exists(con, r)]
+    return [r for r in spec.requires if not relation_exists(con, r)]
 
 
 def _query_metrics(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, params: dict[str, Any]) -> dict[str, Any]:

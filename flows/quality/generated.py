@@ -26,7 +26,7 @@ import yaml
 from flows.errors import LifecycleError
 from flows.quality.config import CheckSpec, SuiteSpec
 from flows.settings import DBT_PROJECT_DIR, Settings
-from flows.warehouse import fetch_all
+from flows.warehouse import fetch_all, quote_ident, relation_exists
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +34,8 @@ NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT", "SMA
 SUPPRESSIONS = "intermediate.int_email_suppressions"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, _, table = relation.partition(".")
-    rows = fetch_all(
-        con,
-        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    )
-    return bool(rows)
 
 
 def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -77,12 +63,12 @@ def rates_suite(con: duckdb.DuckDBPyConnection, thresholds: Mapping[str, Any]) -
     selects: list[str] = []
     for table, column in rows:
         metric = f"{_safe(table)}__{_safe(column)}"
-        col = _ident(column)
+        col = quote_ident(column)
         selects.append(
-            f"(select count_if({col} < 0 or {col} > 1) from marts.{_ident(table)}) as {metric}, "
-            f"(select count(*) from marts.{_ident(table)}) as {metric}__rows, "
-            f"(select min({col}) from marts.{_ident(table)}) as {metric}__min, "
-            f"(select max({col}) from marts.{_ident(table)}) as {metric}__max"
+            f"(select count_if({col} < 0 or {col} > 1) from marts.{quote_ident(table)}) as {metric}, "
+            f"(select count(*) from marts.{quote_ident(table)}) as {metric}__rows, "
+            f"(select min({col}) from marts.{quote_ident(table)}) as {metric}__min, "
+            f"(select max({col}) from marts.{quote_ident(table)}) as {metric}__max"
         )
         checks.append(
             CheckSpec(
@@ -119,7 +105,9 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = mart_tables(con)
     if not tables:
         return {}
-    union = " union all ".join(f"select '{t}' as name, count(*) as n from marts.{_ident(t)}" for t in tables)
+    union = " union all ".join(
+        f"select '{t}' as name, count(*) as n from marts.{quote_ident(t)}" for t in tables
+    )
     return {f"marts.{name}": int(n) for name, n in fetch_all(con, union)}
 
 
@@ -389,7 +377,7 @@ def _freshness_result(con: duckdb.DuckDBPyConnection, rule: SourceFreshness, now
     where = f" where {rule.filter}" if rule.filter else ""
     try:
         rows = fetch_all(
-            con, f"select max({rule.loaded_at_field}) from {_ident(schema)}.{_ident(table)}{where}"
+            con, f"select max({rule.loaded_at_field}) from {quote_ident(schema)}.{quote_ident(table)}{where}"
         )
     except duckdb.Error:  # missing table or column: dbt reports the source as a runtime error
         return {"unique_id": rule.unique_id, "status": "runtime error"}
