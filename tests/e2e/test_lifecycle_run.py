@@ -147,7 +147,8 @@ def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
     summary = json.loads(arts["lifecycle-run-summary"])
     assert "## Steps" in summary and "## Ingest" in summary and str(settings.published_path) in summary
     rows = _table_rows(arts["lifecycle-run-steps"])
-    assert [r["step"] for r in rows][:4] == ["ingest", "raw gate", "dbt build", "mart gate"]
+    # erasure requests are applied right after ingest, before anything reads raw (SPEC 10)
+    assert [r["step"] for r in rows][:5] == ["ingest", "erasure", "raw gate", "dbt build", "mart gate"]
 
 
 def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run) -> None:

@@ -53,7 +53,12 @@ def test_timestamps_in_2099_stop_lifecycle_run_before_publish_and_sync(
     out = capsys.readouterr()
     text = out.out + out.err
     assert status == 1
-    final = [line for line in text.splitlines() if line.startswith("lifecycle run")][-1]
+    lines = text.splitlines()
+    final = [line for line in lines if line.startswith("lifecycle run FAILED")][-1]
+    # the next line names the offending rows and the command that moves them (issue 16 item 6)
+    hint = lines[lines.index(final) + 1]
+    assert hint.startswith("lifecycle run: raw_web.timestamps_in_window blocks on 120 row(s) of "), hint
+    assert "`lifecycle quarantine --check raw_web.timestamps_in_window`" in hint, hint
     assert final.startswith(
         "lifecycle run FAILED at raw gate: gate raw: FAILED raw_web.timestamps_in_window: "
         "120 of 120 rows after "
