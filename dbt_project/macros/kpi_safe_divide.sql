@@ -8,18 +8,37 @@
 {%- endmacro %}
 
 {#-
-    Generic data test for a KPI rate column: between 0 and 1, NULL exactly when its denominator is
-    0 (or NULL). `denominator` is a column (or expression) of the same model.
-    Example in a _models.yml: `- kpi_rate: {denominator: delivered}`.
+    Generic data test for a KPI rate column: never negative, at most 1 (unless `at_most_one` is
+    false), NULL exactly when its denominator is 0 (or NULL). `denominator` is a column (or
+    expression) of the same model.
+    Example in a _models.yml: `- kpi_rate: {arguments: {denominator: delivered}}`.
+
+    Email rates pass `at_most_one: false` and carry `kpi_rate_at_most_one` (a warning) instead:
+    their numerator is not a subset of their denominator by construction. An open whose delivered
+    event was quarantined (bad timestamp), or a click with images blocked (no open pixel), gives a
+    campaign with more opens than deliveries, and SPEC 7's rate is then above 1. That is a fact of
+    the input, worth a warning; as an error it blocked every later build (DECISIONS.md).
 -#}
-{% test kpi_rate(model, column_name, denominator) %}
+{% test kpi_rate(model, column_name, denominator, at_most_one=true) %}
 
 select *
 from {{ model }}
 where
-    ({{ column_name }} is not null and ({{ column_name }} < 0 or {{ column_name }} > 1))
+    ({{ column_name }} is not null and {{ column_name }} < 0)
+    {%- if at_most_one %}
+    or ({{ column_name }} is not null and {{ column_name }} > 1)
+    {%- endif %}
     or (coalesce({{ denominator }}, 0) = 0 and {{ column_name }} is not null)
     or (coalesce({{ denominator }}, 0) <> 0 and {{ column_name }} is null)
+
+{% endtest %}
+
+{% test kpi_rate_at_most_one(model, column_name) %}
+{{ config(severity = 'warn') }}
+
+select *
+from {{ model }}
+where {{ column_name }} > 1
 
 {% endtest %}
 

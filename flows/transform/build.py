@@ -199,8 +199,15 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
     with step(f"dbt {args[0]}") as progress:
 
         def _advance(event: Any) -> None:  # dbt worker threads; only counts, never raises
-            if event.info.name == "NodeFinished":
+            name = event.info.name
+            if name == "NodeFinished":
                 progress.advance()
+            elif name == "LogStartLine" and progress.total is None:
+                # dbt's "N of M START ..." line carries M, the number of selected nodes of this
+                # invocation: the bar reads done/total from the first node on (not "23/?").
+                total = int(getattr(event.data, "total", 0) or 0)
+                if total:
+                    progress.set_total(total)
 
         try:
             return dbtRunner(callbacks=[_advance]).invoke([*args, "--log-level", level])

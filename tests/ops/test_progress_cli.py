@@ -51,3 +51,68 @@ def test_lifecycle_build_off_a_terminal_shows_its_start_and_end_lines(
     assert lines[0] == "lifecycle: dbt build ...", out
     assert lines[1].startswith("lifecycle: dbt build done (") and len(lines) == 2, out
     assert "\x1b" not in out
+
+
+def test_lifecycle_build_on_a_terminal_shows_done_over_total_nodes(built_warehouse, tmp_path) -> None:
+    """The user's view on a terminal: `lifecycle build` in a pseudo-terminal draws a live bar that
+    reads done/total dbt nodes (it read "23/?" before dbt's node count was passed on), and the end
+    line gives the same total."""
+    import os
+    import pty
+    import re
+    import select
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "data"
+    shutil.copytree(built_warehouse.data_dir, data, ignore=shutil.ignore_patterns(".prefect"))
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "LIFECYCLE_NO_PROGRESS")}
+    env.update({"TERM": "xterm", "COLUMNS": "160"})
+    env = {k: v for k, v in env.items() if not k.startswith("PREFECT_API")}
+    primary, secondary = pty.openpty()
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "build",
+            "--select",
+            "stg_marketing__spend+1",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=repo,
+        env=env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([primary], [], [], 300)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=60) == 0, b"".join(chunks).decode(errors="replace")[-3000:]
+    os.close(primary)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    import json
+
+    ran = len(json.loads((data / "dbt_target" / "run_results.json").read_text())["results"])
+    assert ran > 1
+    # The live bar counted against dbt's own total, and the end line says every node of the total ran.
+    # (While dbt parses, before its first node, the total is not known yet and the bar reads 0/?.)
+    assert not re.search(r"\b[1-9]\d*/\?", screen), screen[-2000:]
+    assert re.search(rf"\b\d+/{ran}\b", screen), screen[-2000:]
+    assert f"dbt build done ({ran}/{ran} in " in screen, screen[-2000:]

@@ -78,6 +78,33 @@ def test_rates_outside_unit_interval_fail(quality_settings, warehouse):
     )
 
 
+def test_email_rate_above_one_warns_and_publishes_but_a_negative_one_blocks(quality_settings, warehouse):
+    # Two unique opens of one delivery: the delivered event was quarantined (bad timestamp). SPEC 7's
+    # open rate is then 2.0; that is the input's truth, reported as a warning, and must not block
+    # every later run (it did: the build failed on the day the generator produced such a campaign).
+    email_mart = (
+        "create or replace table marts.mart_email_campaign_performance as "
+        "select * from (values ('c1', 1, 2, 2.0), ('c2', 10, 4, 0.4)) t(campaign_id, delivered, unique_opens, open_rate)"
+    )
+    warehouse(seed_marts, email_mart)
+
+    result = run_mart_gate(quality_settings)
+
+    assert result.passed, str(result)
+    warned = {f.key: f.message for f in result.warnings}
+    assert warned["mart_rates.mart_email_campaign_performance.open_rate_at_most_one"] == (
+        "1 of 2 rows of marts.mart_email_campaign_performance.open_rate lie above 1 (min 0.4, max 2.0): "
+        "more opens, clicks or reports than deliveries (events quarantined?)"
+    )
+
+    warehouse("update marts.mart_email_campaign_performance set open_rate = -0.1 where campaign_id = 'c2'")
+
+    failed = {f.key: f.message for f in run_mart_gate(quality_settings).failures}
+    assert failed["mart_rates.mart_email_campaign_performance.open_rate_not_negative"] == (
+        "1 of 2 rows of marts.mart_email_campaign_performance.open_rate are negative (min -0.1, max 2.0)"
+    )
+
+
 def test_row_count_collapse_fails_against_the_last_passing_run(quality_settings, warehouse):
     warehouse(seed_marts)
     assert run_mart_gate(quality_settings).passed  # the baseline
