@@ -19,7 +19,7 @@ from flows.settings import Settings, configure_environment
 
 SOURCES = ("web", "email", "tickets", "spend", "erasure", "all")
 # Commands whose configuration (segments.yml, quality thresholds, dbt vars) is checked first.
-PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "check", "publish", "build", "ingest"})
+PREFLIGHT_COMMANDS = frozenset({"run", "sync", "serve", "deploy", "check", "publish", "build", "ingest"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,6 +155,21 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=4200,
         help="port of the local Prefect server and UI (without PREFECT_API_URL)",
+    )
+    deploy = sub.add_parser(
+        "deploy",
+        parents=[after],
+        help="register the scheduled flows as deployments of a process work pool (for Prefect workers)",
+    )
+    deploy.add_argument(
+        "--pool", default="lifecycle", help="work pool name, created if missing (default lifecycle)"
+    )
+    deploy.add_argument(
+        "--ingest-cron", default="0 * * * *", help="cron for each source's ingest (default hourly)"
+    )
+    deploy.add_argument("--run-cron", default="30 2 * * *", help="cron for the full run (default daily)")
+    deploy.add_argument(
+        "--sync-cron", default=None, help="cron for each segment's sync (default: none, run them on demand)"
     )
     return parser
 
@@ -331,6 +346,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if not result.ok:
             _print_quarantine_hints(settings, "run", str(result))
         return 0 if result.ok else 1
+    if cmd == "deploy":
+        from flows.deploy import deploy
+
+        print(deploy(settings, args.pool, args.ingest_cron, args.run_cron, args.sync_cron))
+        return 0
     if cmd == "serve":
         from flows.serve import serve
 

@@ -18,9 +18,9 @@ from flows.errors import LifecycleError
 from flows.settings import EXPECTATIONS_DIR, Settings
 
 # Which command reads which configuration. `run` and `serve` read everything the pipeline reads.
-SEGMENT_COMMANDS = frozenset({"run", "sync", "serve"})
-QUALITY_COMMANDS = frozenset({"run", "check", "publish", "serve"})
-DBT_COMMANDS = frozenset({"run", "build", "serve"})
+SEGMENT_COMMANDS = frozenset({"run", "sync", "serve", "deploy"})
+QUALITY_COMMANDS = frozenset({"run", "check", "publish", "serve", "deploy"})
+DBT_COMMANDS = frozenset({"run", "build", "serve", "deploy"})
 
 _NUMERIC_VAR_HINT = "a non-negative number"
 

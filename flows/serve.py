@@ -46,15 +46,28 @@ def _settings(data_dir: str) -> Settings:
 
 
 @flow(name="lifecycle-ingest")
-def scheduled_ingest(data_dir: str, wait: bool = False) -> str:
-    """Ingest every source once under the run lock (what the hourly schedule runs)."""
+def scheduled_ingest(data_dir: str, source: str = "all", wait: bool = False) -> str:
+    """Ingest one source (or all) once under the run lock (what the hourly schedule runs)."""
     from flows.sources.flows import ingest_flow
 
     settings = _settings(data_dir)
     with warehouse_guard(settings, wait=wait):
-        summary = ingest_flow(settings, source="all")
+        summary = ingest_flow(settings, source=source)
     get_run_logger().info("ingest done:\n%s", summary)
     return str(summary)
+
+
+@flow(name="lifecycle-sync")
+def scheduled_sync(data_dir: str, segment: str | None = None, wait: bool = False) -> str:
+    """Sync one segment (or all) to its destinations under the run lock; fails when a push failed."""
+    from flows.activation.flows import sync_flow
+
+    settings = _settings(data_dir)
+    with warehouse_guard(settings, wait=wait):
+        summary = sync_flow(settings, segments=[segment] if segment else None)
+    if not summary.ok:
+        raise LifecycleError(summary.summary_line())
+    return summary.summary_line()
 
 
 @flow(name="lifecycle-scheduled-run")

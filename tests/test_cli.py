@@ -80,6 +80,7 @@ def test_every_command_parses(tmp_path) -> None:
         "publish": {},
         "person show a@b.c --json": {"action": "show", "who": "a@b.c", "json": True},
         "quarantine --check raw_web.timestamps_in_window": {"check": "raw_web.timestamps_in_window"},
+        "deploy --pool lc --sync-cron '15 * * * *'": {"pool": "lc", "sync_cron": "15 * * * *"},
         "serve --ingest-interval 60 --run-cron '0 3 * * *' --port 4300": {
             "ingest_interval": 60.0,
             "run_cron": "0 3 * * *",
@@ -117,3 +118,23 @@ def test_misspelt_flag_gets_the_closest_flag() -> None:
 
 def test_misspelt_choice_gets_the_closest_choice() -> None:
     assert _usage_error("ingest", "tiket").endswith("(did you mean 'tickets'?)")
+
+
+def test_deploy_without_a_persistent_server_is_one_line_naming_what_to_start(tmp_path) -> None:
+    """Deployments on a temporary server would vanish with it: `deploy` refuses at once."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "deploy", "--data-dir", str(tmp_path / "d")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "lifecycle deploy: deployments need a persistent Prefect server (PREFECT_API_URL is not set) "
+        "(start one with `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api)"
+    ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
-from flows.activation.config import ConfigError
+from flows.activation.config import ConfigError, DestinationConfig
+from flows.activation.destinations.channel_formats import CHANNEL_TYPES, GOOGLE
+from flows.errors import LifecycleError
 
 REDACTED = "***"
 
@@ -66,3 +68,43 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def channel_credentials(dest: DestinationConfig) -> tuple[str | None, str | None, str | None]:
+    """(token, Google developer token, base URL override) from the environment or Secret blocks."""
+    what = f"destination {dest.name!r}"
+    token = resolve_secret(dest.token_env, dest.token_secret, f"{what} token")
+    developer = None
+    if dest.type == GOOGLE:
+        developer = resolve_secret(
+            dest.developer_token_env, dest.developer_token_secret, f"{what} developer token"
+        )
+    base_url = resolve_secret(dest.url_env, dest.url_secret, f"{what} url")
+    return token, developer, base_url
+
+
+def _where(env: str | None, secret: str | None) -> str:
+    return f"environment variable {env}" if env else f"Prefect Secret block {secret}"
+
+
+def skip_reason(dest: DestinationConfig) -> str | None:
+    """Why an optional destination is skipped this run (its URL or credentials are not set), else None.
+
+    A destination that is not optional and lacks them fails with the same wording.
+    """
+    missing: str | None = None
+    if dest.type == "http":
+        if resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url") is None:
+            missing = f"no URL ({_where(dest.url_env, dest.url_secret)} is not set)"
+    elif dest.type in CHANNEL_TYPES and dest.push:
+        token, developer, _ = channel_credentials(dest)
+        if token is None:
+            missing = f"no credentials ({_where(dest.token_env, dest.token_secret)} is not set)"
+        elif dest.type == GOOGLE and developer is None:
+            where = _where(dest.developer_token_env, dest.developer_token_secret)
+            missing = f"no developer token ({where} is not set)"
+    if missing is None:
+        return None
+    if not dest.optional:
+        raise LifecycleError(f"destination {dest.name!r}: {missing}")
+    return f"skipped: {missing}"

@@ -22,11 +22,11 @@ from prefect.cache_policies import NO_CACHE
 from flows.activation.audiences import as_of as warehouse_as_of
 from flows.activation.audiences import compute_audiences
 from flows.activation.config import ActivationConfig, DestinationConfig, SegmentConfig, load_config
-from flows.activation.credentials import Redactor, resolve_secret
+from flows.activation.credentials import Redactor, channel_credentials, resolve_secret, skip_reason
 from flows.activation.destinations import DeliveryResult
 from flows.activation.destinations.ads import ADS_COLUMNS, ads_export
 from flows.activation.destinations.channel_apis import deliver_channel
-from flows.activation.destinations.channel_formats import CHANNEL_TYPES, GOOGLE, channel_export
+from flows.activation.destinations.channel_formats import CHANNEL_TYPES, channel_export
 from flows.activation.destinations.channel_formats import COLUMNS as CHANNEL_COLUMNS
 from flows.activation.destinations.file import deliver_files, file_export, write_files
 from flows.activation.destinations.http import deliver_http
@@ -43,6 +43,7 @@ from flows.activation.state import (
     start_run,
 )
 from flows.errors import LifecycleError
+from flows.privacy import vendor_erasure
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
 
@@ -58,6 +59,8 @@ class SyncSummary:
     dry_run: bool
     as_of: str | None
     results: list[dict[str, Any]] = field(default_factory=list)
+    # Vendor deletions of erased persons sent (or still pending) before the segments (vendor_erasure.py).
+    erasure_lines: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +99,7 @@ class SyncSummary:
             )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
+        lines += self.erasure_lines
         # Optional destinations without their URL/credentials: one line each, the same in a dry run.
         lines += [
             f"{r['segment']}/{r['destination']} {r['error']}"
@@ -244,46 +248,6 @@ def sync_destination(
     return row
 
 
-def channel_credentials(dest: DestinationConfig) -> tuple[str | None, str | None, str | None]:
-    """(token, Google developer token, base URL override) from the environment or Secret blocks."""
-    what = f"destination {dest.name!r}"
-    token = resolve_secret(dest.token_env, dest.token_secret, f"{what} token")
-    developer = None
-    if dest.type == GOOGLE:
-        developer = resolve_secret(
-            dest.developer_token_env, dest.developer_token_secret, f"{what} developer token"
-        )
-    base_url = resolve_secret(dest.url_env, dest.url_secret, f"{what} url")
-    return token, developer, base_url
-
-
-def _where(env: str | None, secret: str | None) -> str:
-    return f"environment variable {env}" if env else f"Prefect Secret block {secret}"
-
-
-def skip_reason(dest: DestinationConfig) -> str | None:
-    """Why an optional destination is skipped this run (its URL or credentials are not set), else None.
-
-    A destination that is not optional and lacks them fails with the same wording.
-    """
-    missing: str | None = None
-    if dest.type == "http":
-        if resolve_secret(dest.url_env, dest.url_secret, f"destination {dest.name!r} url") is None:
-            missing = f"no URL ({_where(dest.url_env, dest.url_secret)} is not set)"
-    elif dest.type in CHANNEL_TYPES and dest.push:
-        token, developer, _ = channel_credentials(dest)
-        if token is None:
-            missing = f"no credentials ({_where(dest.token_env, dest.token_secret)} is not set)"
-        elif dest.type == GOOGLE and developer is None:
-            where = _where(dest.developer_token_env, dest.developer_token_secret)
-            missing = f"no developer token ({where} is not set)"
-    if missing is None:
-        return None
-    if not dest.optional:
-        raise LifecycleError(f"destination {dest.name!r}: {missing}")
-    return f"skipped: {missing}"
-
-
 def destination_left_out(
     left_out: dict[str, Any] | None, audience: pl.DataFrame, export: pl.DataFrame
 ) -> dict[str, Any]:
@@ -345,6 +309,8 @@ def sync_flow(settings: Settings, segments: list[str] | None = None, dry_run: bo
         if not dry_run:
             ensure_schema(con)
             start_run(con, run_id, as_of, [s.name for s in selected])
+            # Erased persons' vendor deletions that could not be sent at erasure time, first.
+            summary.erasure_lines = vendor_erasure.send(settings, con, logger=logger).lines()
             import_history(con, settings.raw_dir, config, settings.holdout_salt, run_id)
         # Held-out persons (segments with `holdout`) leave the audience here, before any destination.
         audiences, held_out = apply_holdouts(

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from flows.privacy import keys, ledger, pii
+from flows.privacy import keys, ledger, pii, vendor_erasure
 from flows.privacy.match import match_key_sql
 from flows.settings import DBT_PROJECT_DIR, Settings
 from flows.warehouse import quote_ident
@@ -62,6 +62,8 @@ class ErasureResult:
     files: dict[str, int] = field(default_factory=dict)
     artifacts: int = 0
     late: int = 0  # erased persons whose newly loaded records were redacted (ledger matches)
+    vendor_deleted: int = 0  # deletions the channel vendors confirmed (vendor_erasure.py)
+    vendor_pending: int = 0  # deletions still queued for a vendor, retried at every sync
     warnings: list[str] = field(default_factory=list)
     # The plain values found, for the file and Prefect scrubs of the same step. Never printed.
     needles: list[str] = field(default_factory=list, repr=False)
@@ -79,6 +81,10 @@ class ErasureResult:
             f"{len(self.tables)} relations, {sum(self.files.values())} lines in {len(self.files)} files, "
             f"{self.artifacts} Prefect artifacts"
         )
+        if self.vendor_deleted:
+            line += f", {self.vendor_deleted} deleted at vendors"
+        if self.vendor_pending:
+            line += f"; {self.vendor_pending} vendor deletion(s) pending (privacy.vendor_erasures)"
         if self.warnings:
             line += f"; warning: {self.warnings[0]}"
         return line
@@ -666,8 +672,20 @@ def apply_erasures(
         r[0] for r in con.execute("select value from _er_ids where kind = 'person'").fetchall()
     ]
     applied = _now()
+    # Which destinations push to a vendor API, read before the transaction: their state rows of the
+    # erased persons become queued vendor deletions (vendor_erasure.py) instead of being redacted.
+    try:
+        channels = vendor_erasure.pushing_channels(settings)
+    except Exception as exc:  # noqa: BLE001 - a broken segments file must not stop an erasure
+        from flows.errors import LifecycleError
+
+        channels = {}
+        result.warnings.append(
+            f"vendor deletions not queued, the segments file is unreadable: {LifecycleError.describe(exc)}"
+        )
     con.execute("begin transaction")
     try:
+        vendor_erasure.queue(con, channels, result.person_ids, result.batch_id)
         # Mark the requests before the redaction: redact_catalog would turn their address into
         # `[erased]`, and the pending filters (here and stg_privacy__erasure_requests) look for the mark.
         marked_requests = 0
@@ -962,6 +980,12 @@ def erase(
     with open_warehouse(settings) as con:
         result = apply_erasures(settings, con, emails=emails, source=source)
         scrub_outside_warehouse(con, settings, result, prefect=prefect)
+        if vendor_erasure.pending(con):
+            # At once, not at the next sync: each vendor's privacy deletion (channel_apis.py).
+            report = vendor_erasure.send(settings, con)
+            result.vendor_deleted = sum(report.deleted.values())
+            result.vendor_pending = sum(report.pending.values())
+            result.warnings += [line for line in report.lines() if "pending" in line]
         con.execute("checkpoint")
     # The plain values were needed only to find the person in files: never let them travel on
     # (a Prefect task result, a log line, a pickle).

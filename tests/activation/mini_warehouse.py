@@ -20,6 +20,7 @@ from flows.activation.config import load_config
 from flows.activation.exclusions import left_out_counts
 from flows.activation.flows import sync_destination
 from flows.activation.state import ensure_schema, new_run_id, start_run
+from flows.privacy import vendor_erasure
 from flows.warehouse import open_warehouse
 
 LOG = logging.getLogger("test-activation")
@@ -137,6 +138,7 @@ def sync(
         if not dry_run:
             ensure_schema(con)
             start_run(con, run_id, as_of(con), list(audiences))
+            vendor_erasure.send(settings, con, logger=LOG, sleep=http_sleep)
         for seg in config.select(None):
             left_out = left_out_counts(con, seg, audiences[seg.name])
             for name in seg.destinations:

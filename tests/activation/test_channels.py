@@ -499,3 +499,83 @@ def test_channel_credentials_from_prefect_secret_blocks_in_the_real_flow(
     assert len(server.ran) == 1
     for secret in (TOKEN, DEV_TOKEN):
         assert secret not in caplog.text and secret not in str(summary)
+
+
+# --- erasure at the vendors (SPEC 10) -----------------------------------------------------------
+
+ERASED = "user1@example.com"
+
+
+def _erased_needles() -> list[str]:
+    """What a privacy officer searches for: the address, the hashes the vendors received."""
+    return [ERASED, sha(ERASED), subscriber_hash(ERASED), "First1", "+14155550001"]
+
+
+@pytest.mark.parametrize("dest_type", list(VENDORS))
+def test_an_erased_person_is_deleted_at_the_vendor_at_once_and_nothing_of_them_stays(
+    dest_type, make_settings, monkeypatch, sleeps
+):
+    """The privacy officer erases a person who was pushed to a channel: the vendor's own privacy
+    deletion is called right away (Mailchimp delete-permanent, Klaviyo deletion job, HubSpot
+    gdpr-delete; the list removal for Google and Meta), and afterwards no table or file under
+    DIR holds the address or a hash of it. The next sync sends nothing more for them."""
+    from flows.privacy import erase
+    from tests.privacy.scan import scan_data_dir
+
+    v = VENDORS[dest_type]
+    settings = make_settings(channel_yml(dest_type))
+    with v["server"](v["token"], [], **v["ids"]) as server:
+        monkeypatch.setenv("T_TOKEN", v["token"])
+        monkeypatch.setenv("T_DEV", DEV_TOKEN)
+        monkeypatch.setenv("T_BASE", server.url)
+        write_warehouse(settings, people(), identities=[("p001", ERASED)])
+        sync(settings, http_sleep=sleeps)
+        assert v["ident"](ERASED) in server.members
+
+        result = erase.erase(settings, emails=[ERASED], source="cli", prefect=False)
+
+        assert v["ident"](ERASED) not in server.members
+        if dest_type in ("mailchimp", "klaviyo", "hubspot"):
+            assert server.applied[("erase", ERASED)] == 1, "the vendor's privacy deletion was not called"
+        assert (result.vendor_deleted, result.vendor_pending) == (1, 0)
+        assert "1 deleted at vendors" in result.summary_line()
+        assert scan_data_dir(Path(settings.data_dir), _erased_needles()) == []
+
+        again = sync(settings, http_sleep=sleeps)[("win_back", "chan")]
+        assert (again["adds"], again["removes"]) == (1, 0)  # only the record the vendor refuses, again
+        assert v["ident"](ERASED) not in server.members and add_count(server, v["ident"](ERASED)) == 1
+        assert v["ident"]("user0@example.com") in server.members
+
+
+def test_a_vendor_deletion_that_fails_is_kept_and_sent_at_the_next_sync(make_settings, monkeypatch, sleeps):
+    """Klaviyo is down when the person is erased: everything local is erased anyway, the one line
+    says the vendor deletion is pending, and the next sync sends it; then nothing is left."""
+    from flows.privacy import erase
+    from tests.privacy.scan import scan_data_dir
+
+    v = VENDORS["klaviyo"]
+    settings = make_settings(channel_yml("klaviyo"))
+    with v["server"](v["token"], [], **v["ids"]) as server:
+        monkeypatch.setenv("T_TOKEN", v["token"])
+        monkeypatch.setenv("T_BASE", server.url)
+        write_warehouse(settings, people(), identities=[("p001", ERASED)])
+        sync(settings, http_sleep=sleeps)
+        server.script = [("500",)] * 5  # every attempt of the deletion job (max_retries: 4)
+
+        result = erase.erase(settings, emails=[ERASED], source="cli", prefect=False)
+
+        assert (result.vendor_deleted, result.vendor_pending) == (0, 1)
+        line = result.summary_line()
+        assert "1 vendor deletion(s) pending (privacy.vendor_erasures)" in line
+        assert "destination 'chan'" in line and ERASED not in line
+        assert ERASED in server.members
+        with open_warehouse(settings, read_only=True) as con:
+            queued = fetch_all(con, "select attempts, last_error from privacy.vendor_erasures")
+        assert len(queued) == 1 and queued[0][0] == 1 and "HTTP 500" in queued[0][1]
+
+        sync(settings, http_sleep=sleeps)
+
+        assert ERASED not in server.members and server.applied[("erase", ERASED)] == 1
+        with open_warehouse(settings, read_only=True) as con:
+            assert fetch_all(con, "select count(*) from privacy.vendor_erasures") == [(0,)]
+        assert scan_data_dir(Path(settings.data_dir), _erased_needles()) == []

@@ -9,7 +9,8 @@ starting with `reject` (Google partialFailureError, Meta invalid_entry_samples, 
 in a 200, Klaviyo a 400 for the whole job, HubSpot 207 Multi-Status).
 
 `applied` counts every application of an identifier (op, id); `members` is the audience the
-vendor holds afterwards.
+vendor holds afterwards. Erasure: Mailchimp delete-permanent, Klaviyo data-privacy-deletion-jobs and
+HubSpot gdpr-delete (op "erase") forget the person; Google and Meta only offer the list removal.
 """
 
 from __future__ import annotations
@@ -252,6 +253,7 @@ class MailchimpServer(VendorServer):
         super().__init__(token, script, **ids)
         self.tags: dict[str, set[str]] = {}
         self.merge: dict[str, dict] = {}
+        self.addresses: dict[str, str] = {}  # email -> subscriber hash
 
     def handle(self, method, path, query, headers, body):
         auth = headers.get("Authorization") or ""
@@ -283,6 +285,7 @@ class MailchimpServer(VendorServer):
                     )
                     continue
                 h = hashlib.md5(email.lower().encode()).hexdigest()
+                self.addresses[email] = h
                 self.applied[("upsert", email)] += 1
                 self.merge[h] = m.get("merge_fields") or {}
                 self.tags.setdefault(h, set()).update(m.get("tags") or [])
@@ -296,6 +299,17 @@ class MailchimpServer(VendorServer):
                 "total_updated": 0,
                 "error_count": len(errors),
             }
+        m = re.fullmatch(rf"/3.0/lists/{lst}/members/([0-9a-f]{{32}})/actions/delete-permanent", path)
+        if m is not None:  # the GDPR delete: the member and its data are gone for good
+            self.need(method == "POST" and not body, 400, "no body expected")
+            h = m.group(1)
+            self.need(h in self.tags, 404, "Resource Not Found")
+            email = next(e for e, known in self.addresses.items() if known == h)
+            self.members.discard(email)
+            del self.tags[h]
+            self.merge.pop(h, None)
+            self.applied[("erase", email)] += 1
+            return 204, None
         m = re.fullmatch(rf"/3.0/lists/{lst}/members/([0-9a-f]{{32}})/tags", path)
         self.need(method == "POST" and m is not None, 404, "Resource Not Found")
         h = m.group(1)
@@ -366,6 +380,23 @@ class KlaviyoServer(VendorServer):
                     "attributes": {"status": "queued"},
                 }
             }
+        if method == "POST" and path == "/api/data-privacy-deletion-jobs":
+            self.need(headers.get("Content-Type") == "application/vnd.api+json", 415, "JSON:API media type")
+            data = body.get("data") or {}
+            self.need(data.get("type") == "data-privacy-deletion-job", 400, "type")
+            profile = (((data.get("attributes") or {}).get("profile") or {}).get("data")) or {}
+            self.need(profile.get("type") == "profile", 400, "profile type")
+            who = profile.get("attributes") or {}
+            # Klaviyo: exactly one of email, phone_number or id.
+            self.need(len(who) == 1 and set(who) <= {"email", "phone_number", "id"}, 400, "one identifier")
+            email = who.get("email") or next(
+                (e for e, i in self.profiles.items() if i == who.get("id")), None
+            )
+            if email in self.profiles:
+                del self.profiles[email]
+                self.members.discard(email)
+            self.applied[("erase", str(email or who))] += 1
+            return 202, None
         if method == "GET" and path == "/api/profiles":
             flt = unquote((query.get("filter") or [""])[0])
             m = re.fullmatch(r"any\(email,\[(.*)\]\)", flt)
@@ -401,6 +432,13 @@ class HubSpotServer(VendorServer):
 
     def handle(self, method, path, query, headers, body):
         self.need(headers.get("Authorization") == f"Bearer {self.token}", 401, "INVALID_AUTHENTICATION")
+        if method == "POST" and path == "/crm/v3/objects/contacts/gdpr-delete":
+            self.need(body.get("idProperty") == "email" and "@" in str(body.get("objectId")), 400, "objectId")
+            email = body["objectId"]
+            self.contacts.pop(email, None)
+            self.members.discard(email)
+            self.applied[("erase", email)] += 1
+            return 204, None
         self.need(method == "POST" and path == "/crm/v3/objects/contacts/batch/upsert", 404, "not found")
         inputs = body.get("inputs") or []
         self.need(0 < len(inputs) <= self.limit, 400, "VALIDATION_ERROR: inputs limit 100")

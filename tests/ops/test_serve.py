@@ -162,21 +162,21 @@ def test_serve_schedules_fire_on_its_local_server(tmp_path) -> None:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-@pytest.mark.slow
-def test_serve_schedules_fire_on_a_persistent_prefect_server(tmp_path) -> None:
-    """With PREFECT_API_URL pointing at a `prefect server start` of its own, the schedule fires too."""
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """A persistent `prefect server start` in its own process, as an analytics engineer runs one.
+    Yields (API URL, server log path); shared by the tests of this module to start it once."""
+    import httpx
+
+    home = tmp_path_factory.mktemp("prefect-server")
     port = _free_port()
-    env = _clean_env()
-    server_env = dict(env, PREFECT_HOME=str(tmp_path / "server-home"))
-    server_log = tmp_path / "server.log"
+    server_log = home / "server.log"
     server = _start(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        server_env,
+        dict(_clean_env(), PREFECT_HOME=str(home / "home")),
         server_log,
     )
     try:
-        import httpx
-
         url = f"http://127.0.0.1:{port}/api"
         deadline = time.monotonic() + 180
         while True:
@@ -186,15 +186,143 @@ def test_serve_schedules_fire_on_a_persistent_prefect_server(tmp_path) -> None:
                     break
             assert time.monotonic() < deadline, server_log.read_text()
             time.sleep(1)
-        data_dir = tmp_path / "data"
-        _serve_until_loaded(data_dir, dict(env, PREFECT_API_URL=url), tmp_path / "serve.log", _free_port())
-        runs = httpx.post(
-            f"{url}/flow_runs/filter",
-            json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 50},
-            timeout=10,
-        ).json()
-        assert any(r["auto_scheduled"] for r in runs), "no completed run was created by the scheduler"
-        assert "Can't evaluate bulk DML" not in server_log.read_text()
-        assert not (data_dir / ".prefect" / "server.log").exists()  # serve started no server of its own
+        yield url, server_log
     finally:
         _stop(server)
+
+
+@pytest.mark.slow
+def test_serve_schedules_fire_on_a_persistent_prefect_server(prefect_server, tmp_path) -> None:
+    """With PREFECT_API_URL pointing at a `prefect server start` of its own, the schedule fires too."""
+    import httpx
+
+    url, server_log = prefect_server
+    data_dir = tmp_path / "data"
+    _serve_until_loaded(
+        data_dir, dict(_clean_env(), PREFECT_API_URL=url), tmp_path / "serve.log", _free_port()
+    )
+    runs = httpx.post(
+        f"{url}/flow_runs/filter",
+        json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 50},
+        timeout=10,
+    ).json()
+    assert any(r["auto_scheduled"] for r in runs), "no completed run was created by the scheduler"
+    assert "Can't evaluate bulk DML" not in server_log.read_text()
+    assert not (data_dir / ".prefect" / "server.log").exists()  # serve started no server of its own
+
+
+def _runs_of(url: str, deployments: list[str]) -> dict[str, dict]:
+    """{deployment name: its latest triggered flow run} as the Prefect API reports them (the
+    scheduler's own future runs of the deployments' crons are left out)."""
+    import httpx
+
+    out = {}
+    for name in deployments:
+        dep = httpx.get(f"{url}/deployments/name/{name}", timeout=10).json()
+        runs = httpx.post(
+            f"{url}/flow_runs/filter",
+            json={"flow_runs": {"deployment_id": {"any_": [dep["id"]]}}, "sort": "EXPECTED_START_TIME_DESC"},
+            timeout=10,
+        ).json()
+        triggered = [r for r in runs if not r["auto_scheduled"]]
+        if triggered:
+            out[name] = triggered[0]
+    return out
+
+
+def _wait_for(url: str, deployments: list[str], states: set[str], logs: list[Path], seconds: float) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        runs = _runs_of(url, deployments)
+        if len(runs) == len(deployments) and all(r["state_type"] in states for r in runs.values()):
+            return runs
+        failed = [r for r in runs.values() if r["state_type"] in ("FAILED", "CRASHED", "CANCELLED")]
+        detail = "\n".join(p.read_text(errors="replace")[-3000:] for p in logs if p.exists())
+        assert not failed, (
+            f"{[(r['name'], r['state_name'], r['state']['message']) for r in failed]}\n{detail}"
+        )
+        assert time.monotonic() < deadline, f"runs not {states}: {runs}\n{detail}"
+        time.sleep(1)
+
+
+@pytest.mark.slow
+def test_process_workers_run_the_deployments_and_the_run_lock_holds_across_workers(
+    prefect_server, tmp_path
+) -> None:
+    """The analytics engineer's worker set-up, with their own tools: `lifecycle deploy` registers
+    the deployments in a process work pool, two `prefect worker start` processes serve it, and
+    `prefect deployment run` triggers two ingests while a manual run holds the data dir. Both runs
+    wait for the lock (they do not fail and do not write), then run one after the other and load
+    their files: two writers at once would have failed on DuckDB's own file lock."""
+    import fcntl
+
+    url, _ = prefect_server
+    data_dir = tmp_path / "data"
+    _spend_file(data_dir / "raw" / "spend" / "2026-01.csv", "2026-01-05", rows=3)
+    erasure = data_dir / "raw" / "erasure" / "requests.csv"
+    erasure.parent.mkdir(parents=True)
+    erasure.write_text("email,requested_at\nnobody@example.com,2026-01-02T00:00:00Z\n")
+    env = dict(_clean_env(), PREFECT_API_URL=url, PREFECT_WORKER_QUERY_SECONDS="1")
+    deploy = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "deploy",
+            "--pool",
+            "lifecycle-test",
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    assert "work pool 'lifecycle-test' (created), process type" in deploy.stdout
+    for name in (
+        "lifecycle-ingest/ingest-spend",
+        "lifecycle-scheduled-run/scheduled-run",
+        "lifecycle-sync/sync-",
+    ):
+        assert name in deploy.stdout
+    wanted = ["lifecycle-ingest/ingest-spend", "lifecycle-ingest/ingest-erasure"]
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    lock = os.open(data_dir / ".run.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a manual `lifecycle run` in progress
+    workers = [
+        _start(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "lifecycle-test", "--limit", "1"],
+            env,
+            log,
+        )
+        for log in logs
+    ]
+    try:
+        for name in wanted:
+            subprocess.run(
+                [sys.executable, "-m", "prefect", "deployment", "run", name],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        runs = _wait_for(url, wanted, {"RUNNING"}, logs, 240)
+        time.sleep(3)  # still waiting for the lock, nothing written
+        assert {r["state_type"] for r in _runs_of(url, wanted).values()} == {"RUNNING"}
+        assert not (data_dir / "warehouse.duckdb").exists()
+        # Both RUNNING at once with `--limit 1` per worker: one run on each worker, both held by the
+        # lock the manual run holds, in other processes.
+        assert len({r["id"] for r in runs.values()}) == 2
+        os.close(lock)
+        lock = -1
+        _wait_for(url, wanted, {"COMPLETED"}, logs, 240)
+        assert _loaded(data_dir, "spend/2026-01.csv") == 3
+    finally:
+        if lock >= 0:
+            os.close(lock)
+        for proc in workers:
+            _stop(proc)

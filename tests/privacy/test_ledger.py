@@ -187,8 +187,8 @@ def test_late_and_reingested_records_are_redacted_at_ingest(data: Settings) -> N
 
 def test_sync_state_in_vendor_formats_keeps_no_personal_key(data: Settings) -> None:
     """Channel destinations store what they sent under the vendor's own headers ("Email",
-    "First Name", "FNAME"): the erased person's state row keeps only non-personal keys, so the
-    next sync still sends the removal by record_key."""
+    "Email Address", "First Name", "FNAME"): nothing of the erased person stays in sync state, and the vendor
+    deletion waits with the one identifier Mailchimp needs."""
     from flows.activation.state import ensure_schema
 
     con = duckdb.connect(str(data.warehouse_path))
@@ -201,7 +201,7 @@ def test_sync_state_in_vendor_formats_keeps_no_personal_key(data: Settings) -> N
             "as t(person_id, identifier_type, identifier_value)"
         )
         for key, email, name in (("p_jane", ERASED, "Janet Quux"), ("p_bob", OTHER, "Bob Keeper")):
-            record = json.dumps({"Email": email, "First Name": name, "FNAME": name, "lead_score": 7})
+            record = json.dumps({"Email Address": email, "First Name": name, "FNAME": name, "lead_score": 7})
             con.execute(
                 "insert into sync.record_state values ('mailchimp', 'nurture_leads', ?, 'h', ?, 'r1', now())",
                 [key, record],
@@ -209,8 +209,17 @@ def test_sync_state_in_vendor_formats_keeps_no_personal_key(data: Settings) -> N
     finally:
         con.close()
     _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
-    erase.erase(data, prefect=False)
+    result = erase.erase(data, prefect=False)
     rows = dict(_query(data, "select record_key, cast(record as varchar) from sync.record_state"))
-    assert json.loads(rows["p_jane"]) == {"lead_score": 7}
-    assert "Bob Keeper" in rows["p_bob"]
+    # `mailchimp` pushes to Mailchimp's API (segments.yml): the erased person's state row became a
+    # queued vendor deletion holding only Mailchimp's subscriber hash. Without credentials on this
+    # machine it stays pending, and the erasure says so in its one line.
+    assert set(rows) == {"p_bob"} and "Bob Keeper" in rows["p_bob"]
+    queued = _query(
+        data, "select record_key, cast(identifiers as varchar), last_error from privacy.vendor_erasures"
+    )
+    member = hashlib.md5(ERASED_KEY.encode()).hexdigest()
+    assert [(k, json.loads(i)) for k, i, _ in queued] == [("p_jane", {"subscriber_hash": member})]
+    assert "LIFECYCLE_MAILCHIMP_API_KEY is not set" in queued[0][2]
+    assert "1 vendor deletion(s) pending" in result.summary_line()
     assert scan_data_dir(data.root, [ERASED_KEY, "janet quux"]) == []

@@ -84,7 +84,8 @@ def test_email_rate_above_one_warns_and_publishes_but_a_negative_one_blocks(qual
     # every later run (it did: the build failed on the day the generator produced such a campaign).
     email_mart = (
         "create or replace table marts.mart_email_campaign_performance as "
-        "select * from (values ('c1', 1, 2, 2.0), ('c2', 10, 4, 0.4)) t(campaign_id, delivered, unique_opens, open_rate)"
+        "select * from (values ('c1', 1, 2, 2.0), ('c2', 10, 4, 0.4)) "
+        "t(campaign_id, delivered, unique_opens, open_rate)"
     )
     warehouse(seed_marts, email_mart)
 

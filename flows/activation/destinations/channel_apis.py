@@ -31,6 +31,18 @@ Sources (read for the request shapes, limits and error reports used here):
   https://developers.klaviyo.com/en/reference/remove_profiles_from_list
 - HubSpot CRM, contacts batch upsert by email (max 100 inputs; 207 Multi-Status lists the failed
   ones in `errors[]`): https://developers.hubspot.com/docs/api/crm/contacts
+
+Erasure (SPEC 10, `erase` below: the vendor's own privacy deletion, not just leaving the audience):
+- Mailchimp: POST /3.0/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent (204;
+  the member can never be re-imported): https://mailchimp.com/developer/marketing/api/list-members/
+- Klaviyo: Request Profile Deletion, POST /api/data-privacy-deletion-jobs with exactly one of
+  email, phone_number or id (202, asynchronous GDPR deletion):
+  https://developers.klaviyo.com/en/reference/request_profile_deletion
+- HubSpot: POST /crm/v3/objects/contacts/gdpr-delete {"objectId": <email>, "idProperty": "email"}
+  (204; an unknown address is blocklisted):
+  https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-gdpr-delete
+- Google Customer Match and Meta custom audiences have no person-level deletion: the erased person
+  is removed from the list with the hashed identifiers they were sent (all the vendor ever got).
 """
 
 from __future__ import annotations
@@ -141,11 +153,46 @@ class Channel:
     def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
         return {}
 
+    # Columns of the exported row the vendor needs to find the person again (erasure keeps only these).
+    IDENTIFIERS: tuple[str, ...] = ()
+
+    @classmethod
+    def erase_identifiers(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """What an erasure must keep, until the vendor confirms, to delete the person there."""
+        return {k: data[k] for k in cls.IDENTIFIERS if data.get(k)}
+
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        """Delete erased persons at the vendor; `records` carry `erase_identifiers` as body."""
+        self.deliver_deletes(sender, records, outcome)
+
+    def _each(
+        self,
+        sender: HttpSender,
+        records: list[Record],
+        outcome: BatchOutcome,
+        request: Callable[[dict[str, Any]], tuple[str, str, bytes | None] | None],
+        done: tuple[int, ...] = (),
+    ) -> None:
+        """One request per record (the privacy endpoints take one person each); `done` lists the
+        non-2xx statuses that mean the person is already gone."""
+        for r in records:
+            built = request(_data(r))
+            if built is None:
+                outcome.dead.append((r, None, "no identifier left to delete the person by"))
+                continue
+            method, url, body = built
+            status, _, error = sender.call(method, url, body, {}, 1)
+            if status is not None and (200 <= status < 300 or status in done):
+                outcome.delivered.append(r)
+            else:
+                outcome.dead.append((r, status, error))
+
 
 class GoogleCustomerMatch(Channel):
     """An offline user data job per sync: create, addOperations (create/remove), run."""
 
     type = GOOGLE
+    IDENTIFIERS = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
 
     def __init__(self, *args: Any, developer_token: str, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -234,6 +281,9 @@ class GoogleCustomerMatch(Channel):
         else:  # the job never ran: nothing it held was applied
             outcome.dead.extend((r, status, error or "the job did not run") for r in added.delivered)
 
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        self.deliver(sender, records, outcome, None)  # a job of remove operations
+
 
 class MetaCustomAudience(Channel):
     """POST /{audience}/users adds, DELETE removes; or usersreplace in one session."""
@@ -241,6 +291,7 @@ class MetaCustomAudience(Channel):
     type = META
     SCHEMA = ("EMAIL", "PHONE", "FN", "LN")
     FIELDS = ("email", "phone", "fn", "ln")
+    IDENTIFIERS = FIELDS
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -311,14 +362,26 @@ class MetaCustomAudience(Channel):
             return
         upserts = [r for r in records if r.op == "upsert"]
         deletes = [r for r in records if r.op == "delete"]
-        for op, group, build in (
-            ("add", upserts, self.upsert_request),
-            ("remove", deletes, self.delete_request),
-        ):
-            self.total, self.batch_seq, self.session_id = len(group), 0, self._session(op)
-            self.batches = max(1, -(-len(group) // self.batch))
-            for chunk in _chunks(group, self.batch):
-                sender.send(self.segment, self.run_id, chunk, outcome, build, self.rejected)
+        self._session_send(sender, "add", upserts, self.upsert_request, outcome)
+        self._session_send(sender, "remove", deletes, self.delete_request, outcome)
+
+    def _session_send(
+        self,
+        sender: HttpSender,
+        op: str,
+        group: list[Record],
+        build: Callable[[list[Record]], tuple[str, str, bytes | None, dict[str, str]]],
+        outcome: BatchOutcome,
+    ) -> None:
+        self.total, self.batch_seq, self.session_id = len(group), 0, self._session(op)
+        self.batches = max(1, -(-len(group) // self.batch))
+        for chunk in _chunks(group, self.batch):
+            sender.send(self.segment, self.run_id, chunk, outcome, build, self.rejected)
+
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        # Always DELETE users, also for a replace-mode audience: the next replace would drop the
+        # person too, but an erasure must not wait for one.
+        self._session_send(sender, "erase", records, self.delete_request, outcome)
 
 
 def _current_only(diff: Diff) -> Diff:
@@ -374,6 +437,21 @@ class Mailchimp(Channel):
                 outcome.delivered.append(r)
             else:
                 outcome.dead.append((r, status, error))
+
+    @classmethod
+    def erase_identifiers(cls, data: dict[str, Any]) -> dict[str, Any]:
+        # The member id is all the privacy call needs: the address itself is not kept.
+        email = data.get("Email Address")
+        return {"subscriber_hash": subscriber_hash(email)} if email else {}
+
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        lists = f"{self.base}/3.0/lists/{self.dest.audience_id}/members"
+
+        def request(d: dict[str, Any]) -> tuple[str, str, bytes | None] | None:
+            member = d.get("subscriber_hash")
+            return ("POST", f"{lists}/{member}/actions/delete-permanent", None) if member else None
+
+        self._each(sender, records, outcome, request, done=(404,))  # 404: not (or no longer) a member
 
 
 class Klaviyo(Channel):
@@ -435,11 +513,40 @@ class Klaviyo(Channel):
                     continue
             outcome.delivered.extend(chunk)  # not found in Klaviyo: already not on the list
 
+    IDENTIFIERS = ("Email", "Phone Number")
+
+    @classmethod
+    def erase_identifiers(cls, data: dict[str, Any]) -> dict[str, Any]:
+        # Klaviyo refuses a deletion job with more than one identifier: the address, else the phone.
+        for k in cls.IDENTIFIERS:
+            if data.get(k):
+                return {k: data[k]}
+        return {}
+
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        def request(d: dict[str, Any]) -> tuple[str, str, bytes | None] | None:
+            if d.get("Email"):
+                who = {"email": d["Email"]}
+            elif d.get("Phone Number"):
+                who = {"phone_number": d["Phone Number"]}
+            else:
+                return None
+            body = {
+                "data": {
+                    "type": "data-privacy-deletion-job",
+                    "attributes": {"profile": {"data": {"type": "profile", "attributes": who}}},
+                }
+            }
+            return "POST", f"{self.base}/api/data-privacy-deletion-jobs", _json(body)
+
+        self._each(sender, records, outcome, request)
+
 
 class HubSpot(Channel):
     """Contacts batch upsert by email; membership is the boolean property lifecycle_<segment>."""
 
     type = HUBSPOT
+    IDENTIFIERS = ("Email",)
 
     @property
     def membership_property(self) -> str:
@@ -488,6 +595,15 @@ class HubSpot(Channel):
             return {r.key: f"HubSpot: {errors[0].get('message', 'error')}" for r in records}
         return bad
 
+    def erase(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome) -> None:
+        url = f"{self.base}/crm/v3/objects/contacts/gdpr-delete"
+
+        def request(d: dict[str, Any]) -> tuple[str, str, bytes | None] | None:
+            email = d.get("Email")
+            return ("POST", url, _json({"objectId": email, "idProperty": "email"})) if email else None
+
+        self._each(sender, records, outcome, request, done=(404,))
+
 
 CHANNELS: dict[str, type[Channel]] = {
     GOOGLE: GoogleCustomerMatch,
@@ -496,6 +612,35 @@ CHANNELS: dict[str, type[Channel]] = {
     KLAVIYO: Klaviyo,
     HUBSPOT: HubSpot,
 }
+
+
+def open_channel(
+    dest: DestinationConfig,
+    segment: str,
+    *,
+    token: str,
+    base_url: str | None,
+    run_id: str,
+    logger: logging.Logger | logging.LoggerAdapter,
+    developer_token: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[Channel, HttpSender]:
+    """The vendor's Channel and an HttpSender with its auth headers (the caller closes the sender)."""
+    base = base_url or (mailchimp_base(token) if dest.type == MAILCHIMP else DEFAULT_BASE[dest.type])
+    kw: dict[str, Any] = {"developer_token": developer_token or ""} if dest.type == GOOGLE else {}
+    channel = CHANNELS[dest.type](dest, segment, run_id, base, token, **kw)
+    sender = HttpSender(
+        dest,
+        base,
+        token,
+        logger=logger,
+        sleep=sleep,
+        transport=transport,
+        auth_headers=channel.auth_headers(),
+        secrets=(developer_token,),
+    )
+    return channel, sender
 
 
 def deliver_channel(
@@ -511,19 +656,18 @@ def deliver_channel(
     transport: httpx.BaseTransport | None = None,
 ) -> DeliveryResult:
     """Push one diff to a channel's API; what it confirmed moves sync state, the rest dead-letters."""
-    base = base_url or (mailchimp_base(token) if dest.type == MAILCHIMP else DEFAULT_BASE[dest.type])
-    kw: dict[str, Any] = {"developer_token": developer_token or ""} if dest.type == GOOGLE else {}
-    channel = CHANNELS[dest.type](dest, diff.segment, run_id, base, token, **kw)
-    sender = HttpSender(
+    channel, sender = open_channel(
         dest,
-        base,
-        token,
+        diff.segment,
+        token=token,
+        base_url=base_url,
+        run_id=run_id,
         logger=logger,
+        developer_token=developer_token,
         sleep=sleep,
         transport=transport,
-        auth_headers=channel.auth_headers(),
-        secrets=(developer_token,),
     )
+    base = channel.base
     records = diff_records(diff, delete_bodies=True)
     outcome = BatchOutcome()
     try:
