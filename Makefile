@@ -30,7 +30,7 @@ test-deps:
 	@bash scripts/install-test-deps.sh
 
 test: setup test-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check flows tests bench
