@@ -579,3 +579,46 @@ def test_a_vendor_deletion_that_fails_is_kept_and_sent_at_the_next_sync(make_set
         with open_warehouse(settings, read_only=True) as con:
             assert fetch_all(con, "select count(*) from privacy.vendor_erasures") == [(0,)]
         assert scan_data_dir(Path(settings.data_dir), _erased_needles()) == []
+
+
+def test_klaviyo_import_job_is_awaited_and_its_late_rejections_are_dead_letters(
+    make_settings, monkeypatch, sleeps
+):
+    """Klaviyo's 202 only queues the import. The sync waits for the job (queued, processing,
+    complete), reads its import errors page by page, and dead-letters exactly the profiles the job
+    refused; a job still processing when the sync gives up fails its records, and the next sync
+    sends them again, each applied once."""
+    v = VENDORS["klaviyo"]
+    settings = make_settings(channel_yml("klaviyo"))
+    rows = people()
+    rows += [person(f"p8{i}", f"{vs.LATE_REJECT}{i}@example.com") for i in range(2)]
+    with v["server"](v["token"], [], **v["ids"]) as server:
+        monkeypatch.setenv("T_TOKEN", v["token"])
+        monkeypatch.setenv("T_BASE", server.url)
+        write_warehouse(settings, rows)
+        first = sync(settings, http_sleep=sleeps)[("win_back", "chan")]
+        with open_warehouse(settings, read_only=True) as con:
+            dead = fetch_all(con, "select record_key, error from sync.dead_letters order by record_key")
+        assert [d[0] for d in dead] == ["p80", "p81", "p999"]
+        assert dead[0][1] == "Klaviyo invalid: The email address is not deliverable."
+        assert first["failures"] == 3
+        polls = [
+            r for r in server.requests if r["method"] == "GET" and r["path"].startswith("/api/profile-bulk")
+        ]
+        assert polls, "the import job was never awaited"
+
+        # A job that never finishes: its records fail, then go again once Klaviyo catches up.
+        monkeypatch.setattr("flows.activation.destinations.channel_apis.KLAVIYO_JOB_WAIT_SECONDS", 2.0)
+        server.stuck_jobs = True
+        write_warehouse(settings, [*rows, person("p900", "newcomer@example.com")])
+        stuck = sync(settings, http_sleep=sleeps)[("win_back", "chan")]
+        with open_warehouse(settings, read_only=True) as con:
+            errors = fetch_all(con, "select error from sync.dead_letters where record_key = 'p900'")
+        assert any("still processing" in e[0] for e in errors), errors
+        assert stuck["status"] in ("partial", "failed")
+        server.stuck_jobs = False
+        sync(settings, http_sleep=sleeps)
+        with open_warehouse(settings, read_only=True) as con:
+            state = fetch_all(con, "select count(*) from sync.record_state where record_key = 'p900'")
+        assert state == [(1,)]
+        assert server.applied[("upsert", "newcomer@example.com")] == 2  # sent by both syncs, upserted

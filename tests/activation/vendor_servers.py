@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 REJECT_EMAIL = "reject@example.com"
 REJECT_HASH = hashlib.sha256(REJECT_EMAIL.encode()).hexdigest()
+LATE_REJECT = "late-reject"  # Klaviyo: accepted by the bulk import, then refused by its job
 
 
 class Reply(Exception):
@@ -330,6 +331,8 @@ class KlaviyoServer(VendorServer):
     def __init__(self, token: str, script: list[tuple] | None = None, **ids: str) -> None:
         super().__init__(token, script, **ids)
         self.profiles: dict[str, str] = {}  # email -> id
+        self.jobs: dict[str, dict] = {}
+        self.stuck_jobs = False  # True: every import job stays `processing`
 
     def handle(self, method, path, query, headers, body):
         self.need(headers.get("Authorization") == f"Klaviyo-API-Key {self.token}", 401, "not_authenticated")
@@ -368,16 +371,59 @@ class KlaviyoServer(VendorServer):
                             ]
                         },
                     )
+            job = f"job{len(self.requests)}"
+            failed = []
             for p in profiles:
                 email = p["attributes"]["email"]
+                if email.startswith(LATE_REJECT):  # accepted now, refused by the job later
+                    failed.append(p["attributes"])
+                    continue
                 self.profiles.setdefault(email, f"P{len(self.profiles) + 1}")
                 self.applied[("upsert", email)] += 1
                 self.members.add(email)
+            self.jobs[job] = {"total": len(profiles), "failed": failed, "polls": 0}
             return 202, {
+                "data": {"type": "profile-bulk-import-job", "id": job, "attributes": {"status": "queued"}}
+            }
+        m = re.fullmatch(r"/api/profile-bulk-import-jobs/(job\d+)(/import-errors)?", path)
+        if method == "GET" and m is not None:
+            self.need(m.group(1) in self.jobs, 404, "job not found")
+            job = self.jobs[m.group(1)]
+            if m.group(2):  # one error per page, so pagination is exercised
+                cursor = int((query.get("page[cursor]") or ["0"])[0])
+                errors = job["failed"][cursor : cursor + 1]
+                more = cursor + 1 < len(job["failed"])
+                nxt = f"{self.url}{path}?page[cursor]={cursor + 1}"
+                return 200, {
+                    "data": [
+                        {
+                            "type": "import-error",
+                            "id": f"e{cursor}",
+                            "attributes": {
+                                "code": "invalid",
+                                "title": "Invalid input.",
+                                "detail": "The email address is not deliverable.",
+                                "original_payload": attrs,
+                            },
+                        }
+                        for attrs in errors
+                    ],
+                    "links": {"next": nxt if more else None},
+                }
+            job["polls"] += 1
+            done = job["polls"] >= 2 and not self.stuck_jobs  # queued, processing, then complete
+            status = "complete" if done else "processing"
+            failed = len(job["failed"]) if done else 0
+            return 200, {
                 "data": {
                     "type": "profile-bulk-import-job",
-                    "id": f"job{len(self.requests)}",
-                    "attributes": {"status": "queued"},
+                    "id": m.group(1),
+                    "attributes": {
+                        "status": status,
+                        "total_count": job["total"],
+                        "completed_count": job["total"] - failed if done else 0,
+                        "failed_count": failed,
+                    },
                 }
             }
         if method == "POST" and path == "/api/data-privacy-deletion-jobs":

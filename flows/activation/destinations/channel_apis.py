@@ -80,6 +80,7 @@ KLAVIYO_REVISION = "2024-10-15"
 # operation here holds at most 3 identifiers, so 10,000 operations stay well inside both.
 VENDOR_BATCH_LIMIT = {GOOGLE: 10_000, META: 10_000, MAILCHIMP: 500, KLAVIYO: 10_000, HUBSPOT: 100}
 KLAVIYO_LOOKUP_LIMIT = 100  # emails per `any(email, [...])` filter page
+KLAVIYO_JOB_WAIT_SECONDS = 300.0  # how long one sync waits for a bulk import job to finish
 DEFAULT_BASE = {
     GOOGLE: "https://googleads.googleapis.com",
     META: "https://graph.facebook.com",
@@ -490,6 +491,65 @@ class Klaviyo(Channel):
             }
         }
         return "POST", f"{self.base}/api/profile-bulk-import-jobs", _json(body), {}
+
+    def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
+        self._sender = sender  # `rejected` polls the import job through the same sender
+        super().deliver(sender, records, outcome, diff)
+
+    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
+        """A 202 only queues the import: wait for the job, then read its import errors.
+
+        Get Bulk Import Profiles Job (status queued | processing | complete | cancelled) and Get
+        Errors for Bulk Import Profiles Job (`original_payload` names the profile):
+        https://developers.klaviyo.com/en/reference/get_bulk_import_profiles_job
+        https://developers.klaviyo.com/en/reference/get_errors_for_bulk_import_profiles_job
+        A job still running after KLAVIYO_JOB_WAIT_SECONDS, or cancelled, fails its records: the
+        next sync sends them again, and an import is an upsert, so nothing is applied twice.
+        """
+        job = ((resp.json() if resp.content else None) or {}).get("data") or {}
+        if not job.get("id"):
+            return {}
+        sender = self._sender
+        url = f"{self.base}/api/profile-bulk-import-jobs/{job['id']}"
+        status = (job.get("attributes") or {}).get("status")
+        waited, delay = 0.0, 0.25
+        while status not in ("complete", "cancelled"):
+            if waited >= KLAVIYO_JOB_WAIT_SECONDS:
+                why = (
+                    f"Klaviyo import job {job['id']} still {status} after {waited:.0f}s; sent again next sync"
+                )
+                return {r.key: why for r in records}
+            sender.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 10.0)
+            code, got, error = sender.call("GET", url, None, {}, len(records))
+            if got is None or not (200 <= (code or 0) < 300):
+                return {r.key: error or f"Klaviyo import job {job['id']}: HTTP {code}" for r in records}
+            attrs = (got.json().get("data") or {}).get("attributes") or {}
+            status = attrs.get("status")
+            if status == "complete" and not attrs.get("failed_count"):
+                return {}
+        if status == "cancelled":
+            return {r.key: f"Klaviyo import job {job['id']} was cancelled" for r in records}
+        by_email = {str(_data(r).get("Email") or "").lower(): r for r in records}
+        bad: dict[str, str] = {}
+        page: str | None = f"{url}/import-errors"
+        while page:
+            code, got, error = sender.call("GET", page, None, {}, len(records))
+            if got is None or not (200 <= (code or 0) < 300):  # errors unknown: fail what is not known
+                return {r.key: error or "Klaviyo import errors could not be read" for r in records}
+            body = got.json() or {}
+            for err in body.get("data") or []:
+                attrs = err.get("attributes") or {}
+                payload = attrs.get("original_payload") or {}
+                email = str(payload.get("email") or (payload.get("attributes") or {}).get("email") or "")
+                email = email.lower()
+                if email in by_email:
+                    bad[by_email[email].key] = (
+                        f"Klaviyo {attrs.get('code', 'error')}: {attrs.get('detail', '')}"
+                    )
+            page = (body.get("links") or {}).get("next")
+        return bad
 
     def deliver_deletes(self, sender: HttpSender, deletes: list[Record], outcome: BatchOutcome) -> None:
         for chunk in _chunks(deletes, KLAVIYO_LOOKUP_LIMIT):
