@@ -193,8 +193,10 @@ def uses_prefect(args: argparse.Namespace) -> bool:
     """Whether this command runs Prefect flows (and so needs a Prefect API, temporary or not)."""
     if args.command == "generate":
         return False
-    # `sync --dry-run` only reads too, but its flow has no plain path yet: it still runs on Prefect.
-    return args.command not in READ_ONLY_COMMANDS or bool(os.environ.get("PREFECT_API_URL"))
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    dry_sync = args.command == "sync" and bool(getattr(args, "dry_run", False))
+    return args.command not in READ_ONLY_COMMANDS and not dry_sync
 
 
 def _report(settings: Settings) -> Path:
@@ -312,13 +314,19 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "sync":
         import contextlib
 
-        from flows.activation.flows import sync_flow
         from flows.transform.run_guard import warehouse_guard
 
         # A dry run only reads; a real sync writes sync state, so it takes the writer lock.
         guard = contextlib.nullcontext() if args.dry_run else warehouse_guard(settings)
         with guard:
-            result = sync_flow(settings, segments=args.segments or None, dry_run=args.dry_run)
+            if uses_prefect(args):
+                from flows.activation.flows import sync_flow
+
+                result = sync_flow(settings, segments=args.segments or None, dry_run=args.dry_run)
+            else:  # a dry run without a Prefect server: the same function, no temporary server
+                from flows.activation.sync import run_sync
+
+                result = run_sync(settings, segments=args.segments or None, dry_run=True)
         print(result)
         return 0 if result.ok else 1
     if cmd == "report":

@@ -85,10 +85,31 @@ def test_which_commands_need_prefect(monkeypatch) -> None:
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     parse = _parser().parse_args
-    without = [["report"], ["check"], ["publish"], ["generate"]]
+    without = [["report"], ["check"], ["publish"], ["generate"], ["sync", "--dry-run"]]
     assert [uses_prefect(parse(a)) for a in without] == [False] * len(without)
-    needs = [["run"], ["build"], ["ingest"], ["sync"], ["sync", "--dry-run"], ["serve"]]
+    needs = [["run"], ["build"], ["ingest"], ["sync"], ["serve"]]
     assert [uses_prefect(parse(a)) for a in needs] == [True] * len(needs)
     # with a server configured, read-only commands run as flows too, so they show in its UI
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     assert uses_prefect(parse(["report"]))
+
+
+def test_sync_dry_run_reads_without_a_prefect_server(built_warehouse, tmp_path) -> None:
+    """The marketer's preview: `lifecycle sync --dry-run` prints every segment/destination's adds,
+    changes and removes, and the skipped optional destinations with their reason, without waiting
+    for a Prefect server and without writing anything."""
+    import hashlib
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(built_warehouse.data_dir, data, ignore=shutil.ignore_patterns(".prefect"))
+    before = hashlib.sha256((data / "warehouse.duckdb").read_bytes()).hexdigest()
+    proc, _ = _lifecycle("sync", "--dry-run", "--data-dir", str(data))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "(dry run: nothing written)" in out.splitlines()[0]
+    assert "win_back" in out and "dry-run" in out
+    assert "skipped: no credentials (environment variable LIFECYCLE_MAILCHIMP_API_KEY is not set)" in out
+    assert proc.stderr == ""
+    assert not _prefect_started(data)
+    assert hashlib.sha256((data / "warehouse.duckdb").read_bytes()).hexdigest() == before
