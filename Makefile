@@ -32,9 +32,12 @@ test-deps:
 test: setup test-deps
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
+# Python (ruff) and SQL (sqlfluff with the dbt templater, .sqlfluff); tests/test_lint.py runs it in CI.
 lint: setup
 	$(BIN)/ruff check flows tests bench
 	$(BIN)/ruff format --check flows tests bench
+	LIFECYCLE_WAREHOUSE=$(CURDIR)/dbt_project/target/lint.duckdb $(BIN)/sqlfluff lint --processes 1 \
+		dbt_project/models dbt_project/snapshots dbt_project/tests
 
 bench: setup
 	$(BIN)/python bench/run.py

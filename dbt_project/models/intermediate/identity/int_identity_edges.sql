@@ -44,13 +44,13 @@ segment_occurrences as (
     select 'seg:' || identity_key as record_key, '1:' || user_id as node, true as is_linkable
     from web_identities where user_id is not null
     union all
-    select 'seg:' || identity_key, '2:' || email, true
+    select 'seg:' || identity_key as record_key, '2:' || email as node, true as is_linkable
     from web_identities where email is not null
     union all
     select
-        'seg:' || identity_key,
-        '3:' || web_identities.anonymous_id,
-        shared_devices.anonymous_id is null
+        'seg:' || identity_key as record_key,
+        '3:' || web_identities.anonymous_id as node,
+        shared_devices.anonymous_id is null as is_linkable
     from web_identities
     left join shared_devices on shared_devices.anonymous_id = web_identities.anonymous_id
     where web_identities.anonymous_id is not null
@@ -79,7 +79,7 @@ zendesk_occurrences as (
     select 'zd:' || zendesk_user_key as record_key, '4:' || zendesk_user_key as node, true as is_linkable
     from zendesk_users
     union all
-    select 'zd:' || zendesk_user_key, '2:' || email, true
+    select 'zd:' || zendesk_user_key as record_key, '2:' || email as node, true as is_linkable
     from zendesk_users where email is not null
 
 ),

@@ -69,9 +69,9 @@ seen as (
 
     select person_id, event_at as seen_at, 'web' as source from web_events
     union all
-    select person_id, event_at, 'email' from email_events
+    select person_id, event_at as seen_at, 'email' as source from email_events
     union all
-    select person_id, created_at, 'ticket' from tickets
+    select person_id, created_at as seen_at, 'ticket' as source from tickets
 
 ),
 
@@ -92,12 +92,12 @@ lead_signals as (
     select person_id, event_at as signal_at, 'email' as signal
     from web_events where email is not null
     union all
-    select person_id, event_at, 'signed_up'
+    select person_id, event_at as signal_at, 'signed_up' as signal
     from web_events where type = 'track' and event = 'Signed Up'
     union all
-    select person_id, event_at, 'email' from email_events
+    select person_id, event_at as signal_at, 'email' as signal from email_events
     union all
-    select person_id, created_at, 'email' from tickets where requester_email is not null
+    select person_id, created_at as signal_at, 'email' as signal from tickets where requester_email is not null
 
 ),
 
@@ -114,9 +114,9 @@ emails_seen as (
 
     select person_id, email, event_at as seen_at from web_events where email is not null
     union all
-    select person_id, email, event_at from email_events where email is not null
+    select person_id, email, event_at as seen_at from email_events where email is not null
     union all
-    select person_id, email, coalesce(updated_at, created_at) from zendesk_users where email is not null
+    select person_id, email, coalesce(updated_at, created_at) as seen_at from zendesk_users where email is not null
 
 ),
 
@@ -133,7 +133,7 @@ contact_details as (
     select person_id, name, phone, event_at as seen_at from web_events
     where name is not null or phone is not null
     union all
-    select person_id, name, phone, coalesce(updated_at, created_at) from zendesk_users
+    select person_id, name, phone, coalesce(updated_at, created_at) as seen_at from zendesk_users
     where name is not null or phone is not null
 
 ),
