@@ -214,10 +214,9 @@ def _check(settings: Settings):  # noqa: ANN202 - GateResult, imported lazily
         from flows.quality.flows import check_flow
 
         return check_flow(settings)
-    from flows.quality.gates import run_mart_gate, run_raw_gate
-    from flows.quality.results import GateResult
+    from flows.quality.gates import run_gates
 
-    return GateResult.combine("all", [run_raw_gate(settings), run_mart_gate(settings)])
+    return run_gates(settings, "all")
 
 
 def _publish(settings: Settings) -> Path:

@@ -1,6 +1,6 @@
 """`lifecycle run`: the parent Prefect flow that wires every step in dependency order.
 
-    ingest (sources in parallel) -> erasure -> raw gate -> dbt build (a task per node) -> mart gate
+    ingest (sources in turn) -> erasure -> raw gate -> dbt build (a task per node) -> mart gate
         -> publish marts for BI
         -> activation sync
         -> KPI report
@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -32,30 +31,11 @@ from prefect.states import Completed, Failed, State
 from flows.errors import LifecycleError
 from flows.progress import quiet_tracebacks, step
 from flows.publish import publish_task
+from flows.quality.flows import mart_gate_task, raw_gate_task
+from flows.report.flow import write_report
 from flows.settings import Settings, configure_environment
 from flows.summary import FAILED, OK, SKIPPED, RunSummary, audience_sizes, publish_artifacts, rows_of
 from flows.transform.run_guard import warehouse_guard
-
-
-@task(name="raw-gate", cache_policy=NO_CACHE)
-def raw_gate_task(settings: Settings) -> Any:
-    from flows.quality.gates import run_raw_gate
-
-    return run_raw_gate(settings)
-
-
-@task(name="mart-gate", cache_policy=NO_CACHE)
-def mart_gate_task(settings: Settings) -> Any:
-    from flows.quality.gates import run_mart_gate
-
-    return run_mart_gate(settings)
-
-
-@task(name="write-report", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def report_task(settings: Settings, source: Path | None = None) -> Path:
-    from flows.report import build_report
-
-    return build_report(settings, source=source)
 
 
 @task(name="prepare-replay", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -208,7 +188,7 @@ def lifecycle_run_flow(
         if summary.audience_rows:
             summary.links["audiences"] = str(settings.outbound_dir)
     report = runner.run(
-        "report", lambda: report_task(work, work.warehouse_path, return_state=True), needs=("mart gate",)
+        "report", lambda: write_report(work, work.warehouse_path, return_state=True), needs=("mart gate",)
     )
     if report is not None:
         summary.links["report"] = str(report)

@@ -74,11 +74,6 @@ def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     return bool(rows)
 
 
-def fetch_scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
-    rows = fetch_all(con, sql, params)
-    return rows[0][0] if rows else None
-
-
 @contextlib.contextmanager
 def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
     """Process-level guard so two runs never write the warehouse at once.

@@ -19,7 +19,7 @@ import duckdb
 import yaml
 
 from flows.errors import LifecycleError
-from flows.quality import generated, gx_validation, store
+from flows.quality import gx_validation, runtime_suites, store
 from flows.quality.config import (
     QualityConfigError,
     SuiteSpec,
@@ -302,14 +302,14 @@ def _yaml_suites(
 
 
 def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
-    started_at = generated.now_utc()
+    started_at = runtime_suites.now_utc()
     run_id = f"{stage}-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     thresholds = load_thresholds(expectations_dir)
     params = run_parameters(thresholds, datetime.now(UTC).replace(tzinfo=None))
     specs = load_suites(stage, thresholds, expectations_dir)
 
     extra: list[tuple[SuiteSpec, dict[str, Any]]] = []
-    if stage == "mart" and (dbt_tests := generated.dbt_tests_suite(settings)) is not None:
+    if stage == "mart" and (dbt_tests := runtime_suites.dbt_tests_suite(settings)) is not None:
         extra.append(dbt_tests)
 
     context = gx_validation.gx_context(quality_dir(settings))
@@ -320,15 +320,15 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
         measured, failed = _yaml_suites(con, specs, params)
         result.suite_results += failed
         if stage == "raw" and thresholds.get("check_source_freshness", True):
-            extra.append(generated.freshness_suite(con))
+            extra.append(runtime_suites.freshness_suite(con))
         counts: dict[str, int] | None = None
         if stage == "mart":
-            counts = generated.table_counts(con)
+            counts = runtime_suites.table_counts(con)
             previous = store.previous_passing_counts(con)
             builders = {
-                "mart_rates": lambda: generated.rates_suite(con, thresholds),
-                "mart_row_counts": lambda: generated.row_counts_suite(counts, previous, thresholds),
-                "mart_audiences": lambda: generated.audiences_suite(settings, con),
+                "mart_rates": lambda: runtime_suites.rates_suite(con, thresholds),
+                "mart_row_counts": lambda: runtime_suites.row_counts_suite(counts, previous, thresholds),
+                "mart_audiences": lambda: runtime_suites.audiences_suite(settings, con),
             }
             for name, build in builders.items():
                 try:
@@ -350,7 +350,7 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
             )
         except Exception as exc:  # docs are a report, not a gate: never block a run on rendering
             log.warning("GX Data Docs not built: %s", exc)
-        store.record_run(con, run_id, result, started_at, generated.now_utc(), counts)
+        store.record_run(con, run_id, result, started_at, runtime_suites.now_utc(), counts)
     _log(result)
     return result
 

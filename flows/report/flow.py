@@ -13,8 +13,9 @@ from flows.settings import Settings
 
 
 @task(name="write-report", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def write_report(settings: Settings) -> Path:
-    return build_report(settings)
+def write_report(settings: Settings, source: Path | None = None) -> Path:
+    """`source`: the warehouse file to read (the pipeline passes its own, a replay's copy)."""
+    return build_report(settings, source=source)
 
 
 @flow(name="report")

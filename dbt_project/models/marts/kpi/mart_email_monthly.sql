@@ -1,7 +1,8 @@
 {#-
-    Email KPIs per month and campaign (SPEC 7); definitions in macro kpi_email_rollup. Counts of a
-    month are the events of that month, so a campaign sent in March and opened in May has May opens
-    and no May deliveries (May open rate NULL). Monthly totals over campaigns: sum the counts.
+    Email KPIs per send month and campaign (SPEC 7); definitions in macro kpi_email_rollup. A
+    message's events count in the month of its first event (its send month), so a campaign sent in
+    March and opened in May counts those opens in March, and a month's rates describe that month's
+    sends. Monthly totals over campaigns: sum the counts.
 -#}
 with
 

@@ -123,7 +123,10 @@ def rates_suite(con: duckdb.DuckDBPyConnection, thresholds: Mapping[str, Any]) -
     spec = SuiteSpec(
         name="mart_rates",
         stage="mart",
-        description="Every rate column in schema marts (by name) lies in [0, 1]; NULL rates are allowed.",
+        description=(
+            "Every rate column in schema marts (by name) lies in [0, 1], NULL allowed; email marts: "
+            "never negative, above 1 warns."
+        ),
         checks=checks,
     )
     return spec, metrics
