@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import readme_bi_queries, run_client
-from old_clients import CLIENT_VERSIONS, ensure_client
+
+from tests.bi.clients import readme_bi_queries, run_client
+from tests.bi.old_clients import CLIENT_VERSIONS, ensure_client
 
 
 @pytest.fixture(scope="module")

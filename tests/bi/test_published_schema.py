@@ -11,8 +11,9 @@ import re
 
 import duckdb
 import pytest
-from conftest import run_client
-from old_clients import CLIENT_VERSIONS, ensure_client
+
+from tests.bi.clients import run_client
+from tests.bi.old_clients import CLIENT_VERSIONS, ensure_client
 
 ALLOWED = {"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"}
 

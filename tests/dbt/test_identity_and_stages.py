@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dbt_raw_rows import LOADED_AT, RawBatch, ts
 
 from flows.settings import Settings, configure_environment
 from flows.transform.dbt import run_dbt
 from flows.warehouse import fetch_all, open_warehouse
+from tests.dbt.dbt_raw_rows import LOADED_AT, RawBatch, ts
 
 pytestmark = pytest.mark.slow
 

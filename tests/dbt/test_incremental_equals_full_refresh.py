@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from dbt_raw_rows import RawBatch
-from test_identity_and_stages import CORE_SELECTION, first_load
 
 from flows.settings import Settings, configure_environment
 from flows.transform.dbt import run_dbt
 from flows.warehouse import fetch_all, open_warehouse
+from tests.dbt.dbt_raw_rows import RawBatch
+from tests.dbt.test_identity_and_stages import CORE_SELECTION, first_load
 
 pytestmark = pytest.mark.slow
 

@@ -20,9 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
-from marts_fixture import make_marts_warehouse  # noqa: E402
-from readers import BiReader  # noqa: E402
+from tests.ops.marts_fixture import make_marts_warehouse
+from tests.ops.readers import BiReader
 
 REPO = Path(__file__).resolve().parents[2]
 # Each full run is a real ingest + GX gates + dbt build; generous timeout for loaded 2-core CI machines.

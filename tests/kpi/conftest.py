@@ -8,8 +8,9 @@ with as_of pinned, so the values in test_kpi_marts.py can be computed by hand.
 
 from __future__ import annotations
 
-import kpi_fixture
 import pytest
+
+from tests.kpi import kpi_fixture
 
 KPI_SELECT = "+path:models/marts/kpi"
 

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from kpi_fixture import reading
+
+from tests.kpi.kpi_fixture import reading
 
 pytestmark = pytest.mark.slow
 

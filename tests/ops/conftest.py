@@ -8,7 +8,8 @@ tests at a second each. The full generated pipeline is covered in tests/e2e.
 from __future__ import annotations
 
 import pytest
-from marts_fixture import make_marts_warehouse
+
+from tests.ops.marts_fixture import make_marts_warehouse
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from marts_fixture import make_marts_warehouse
+from tests.ops.marts_fixture import make_marts_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 # Python start-up plus YAML checks take ~0.6 s CPU; the wall-clock bound leaves room for a loaded

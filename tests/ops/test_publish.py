@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from marts_fixture import make_marts_warehouse
-from readers import BiReader
 
 from flows.errors import LifecycleError
 from flows.publish import publish_marts, published_info
+from tests.ops.marts_fixture import make_marts_warehouse
+from tests.ops.readers import BiReader
 
 
 def _counts(path) -> dict[str, int]:

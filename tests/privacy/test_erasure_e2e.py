@@ -31,8 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from scan import person_needles, scan_data_dir  # noqa: E402
+from tests.privacy.scan import person_needles, scan_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import stat
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,9 +19,7 @@ import pytest
 from flows.privacy import erase, keys, ledger
 from flows.settings import Settings
 from flows.sources.ingest import ingest_source
-
-sys.path.insert(0, str(Path(__file__).parent))
-from scan import scan_data_dir  # noqa: E402
+from tests.privacy.scan import scan_data_dir
 
 ERASED = "Jane.Doe+news@Example.com"  # as the person typed it
 ERASED_KEY = "jane.doe+news@example.com"  # its match key (the one email rule)
