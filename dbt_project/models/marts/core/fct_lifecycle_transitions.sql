@@ -89,43 +89,45 @@ order_points as (
 
 ),
 
-at_risk_points as (
+-- Sequence numbers order the points of one person at the same instant: reach 1, acquisition 2, then
+-- for the n-th order: the order itself 10 + 3n, its at_risk lapse 11 + 3n, its churn lapse 12 + 3n.
+-- A lapse happens `lapse_days` after an order when no next order came first and it is before as_of.
+lapse_rules as (
 
-    select
-        orders_with_next.person_id,
-        {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }} as point_at,
-        11 + 3 * orders_with_next.order_number as point_sequence,
-        'at_risk' as to_stage,
-        'no_order_' || {{ var('at_risk_days') }} || '_days' as trigger,
-        orders_with_next.order_id
-    from orders_with_next
-    cross join as_of
-    where {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }} < as_of.as_of
-        and (
-            orders_with_next.next_ordered_at is null
-            or orders_with_next.next_ordered_at
-                > {{ dbt.dateadd('day', var('at_risk_days'), 'orders_with_next.ordered_at') }}
-        )
+    select 'at_risk' as to_stage, {{ var('at_risk_days') }} as lapse_days, 11 as sequence_base
+    union all
+    select 'churned' as to_stage, {{ var('churn_days') }} as lapse_days, 12 as sequence_base
 
 ),
 
-churned_points as (
+lapses as (
 
     select
         orders_with_next.person_id,
-        {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }} as point_at,
-        12 + 3 * orders_with_next.order_number as point_sequence,
-        'churned' as to_stage,
-        'no_order_' || {{ var('churn_days') }} || '_days' as trigger,
-        orders_with_next.order_id
+        {{ dbt.dateadd('day', 'lapse_rules.lapse_days', 'orders_with_next.ordered_at') }} as point_at,
+        lapse_rules.sequence_base + 3 * orders_with_next.order_number as point_sequence,
+        lapse_rules.to_stage,
+        'no_order_' || lapse_rules.lapse_days || '_days' as trigger,
+        orders_with_next.order_id,
+        orders_with_next.next_ordered_at
     from orders_with_next
+    cross join lapse_rules
+
+),
+
+lapse_points as (
+
+    select
+        lapses.person_id,
+        lapses.point_at,
+        lapses.point_sequence,
+        lapses.to_stage,
+        lapses.trigger,
+        lapses.order_id
+    from lapses
     cross join as_of
-    where {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }} < as_of.as_of
-        and (
-            orders_with_next.next_ordered_at is null
-            or orders_with_next.next_ordered_at
-                > {{ dbt.dateadd('day', var('churn_days'), 'orders_with_next.ordered_at') }}
-        )
+    where lapses.point_at < as_of.as_of
+        and (lapses.next_ordered_at is null or lapses.next_ordered_at > lapses.point_at)
 
 ),
 
@@ -137,9 +139,7 @@ stage_points as (
     union all
     select * from order_points
     union all
-    select * from at_risk_points
-    union all
-    select * from churned_points
+    select * from lapse_points
 
 ),
 
