@@ -1,6 +1,8 @@
 {#-
     SPEC 7 email KPIs grouped by campaign, and by month too when `by_month`. Shared by
-    mart_email_campaign_performance and mart_email_monthly so both use one definition.
+    mart_email_campaign_performance and mart_email_monthly so both use one definition. The
+    message and recipient grains are models (int_email_messages_aggregated,
+    int_email_recipients_aggregated); this macro only groups them and adds attribution and rates.
     - A message is an sg_message_id (every event of one email carries it; an event without one is
       its own message). Its month is the month of its first event (the send month), so all events
       of a campaign's send, late opens included, count in that month and rates stay within 0..1.
@@ -17,14 +19,21 @@
 {%- set group_by = "1, 2" if by_month else "1" -%}
 with
 
+messages as (
+
+    select * from {{ ref('int_email_messages_aggregated') }}
+
+),
+
+recipients as (
+
+    select * from {{ ref('int_email_recipients_aggregated') }}
+
+),
+
 events as (
 
-    select
-        *,
-        coalesce(campaign_name, campaign_id, '(none)') as campaign,
-        coalesce(sg_message_id, 'event:' || sg_event_id) as message_key
-    from {{ ref('stg_sendgrid__events') }}
-    where event_at <= {{ lifecycle_as_of() }}
+    select * from {{ ref('int_email_events_keyed') }}
 
 ),
 
@@ -43,41 +52,24 @@ orders as (
 
 ),
 
-{% if by_month %}
 message_months as (
 
-    select message_key, cast({{ dbt.date_trunc('month', 'min(event_at)') }} as date) as send_month
-    from events
-    group by message_key
+    select distinct message_key, send_month from messages
 
 ),
-
-email_events as (
-
-    select events.*, message_months.send_month
-    from events
-    inner join message_months on message_months.message_key = events.message_key
-
-),
-{% else %}
-email_events as (
-
-    select * from events
-
-),
-{% endif %}
 
 clicks as (
 
     select
         person_clicks.person_id,
-        email_events.event_at as clicked_at,
-        email_events.campaign,
-        {% if by_month %}email_events.send_month,{% endif %}
-        email_events.sg_event_id
-    from email_events
-    inner join person_clicks on person_clicks.sg_event_id = email_events.sg_event_id
-    where email_events.event = 'click'
+        events.event_at as clicked_at,
+        events.campaign,
+        message_months.send_month,
+        events.sg_event_id
+    from events
+    inner join message_months on message_months.message_key = events.message_key
+    inner join person_clicks on person_clicks.sg_event_id = events.sg_event_id
+    where events.event = 'click'
 
 ),
 
@@ -87,7 +79,7 @@ order_clicks as (
         orders.order_id,
         orders.net_revenue,
         clicks.campaign,
-        {% if by_month %}clicks.send_month,{% endif %}
+        clicks.send_month,
         row_number() over (
             partition by orders.order_id order by clicks.clicked_at desc, clicks.sg_event_id desc
         ) as click_rank
@@ -113,44 +105,21 @@ attributed_orders as (
 
 ),
 
--- Distinct counts in two steps (one row per message, then per group): the same numbers as
--- count(distinct ...) per group, without a hash table per distinct aggregate.
-messages as (
+{% if not by_month %}
+-- A recipient counts once per campaign, whatever the send months of their messages.
+campaign_recipients as (
 
     select
-        {% if by_month %}send_month,{% endif %}
-        campaign,
-        message_key,
-        max(campaign_id) as campaign_id,
-        max(case when event in ('processed', 'deferred', 'delivered', 'bounce', 'dropped') then 1 else 0 end)
-            as is_processed,
-        max(case when event = 'delivered' then 1 else 0 end) as is_delivered,
-        max(case when event = 'bounce' then 1 else 0 end) as is_bounce,
-        max(case when event = 'dropped' then 1 else 0 end) as is_drop,
-        sum(case when event = 'deferred' then 1 else 0 end) as deferrals,
-        sum(case when event = 'open' then 1 else 0 end) as opens,
-        sum(case when event = 'click' then 1 else 0 end) as clicks,
-        sum(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as unsubscribes,
-        sum(case when event = 'spamreport' then 1 else 0 end) as spam_reports
-    from email_events
-    group by {% if by_month %}send_month, {% endif %}campaign, message_key
-
-),
-
-recipients as (
-
-    select
-        {% if by_month %}send_month,{% endif %}
         campaign,
         email,
-        max(case when event = 'open' then 1 else 0 end) as has_opened,
-        max(case when event = 'click' then 1 else 0 end) as has_clicked,
-        max(case when event in ('unsubscribe', 'group_unsubscribe') then 1 else 0 end) as has_unsubscribed
-    from email_events
-    where email is not null and event in ('open', 'click', 'unsubscribe', 'group_unsubscribe')
-    group by {% if by_month %}send_month, {% endif %}campaign, email
+        max(has_opened) as has_opened,
+        max(has_clicked) as has_clicked,
+        max(has_unsubscribed) as has_unsubscribed
+    from recipients
+    group by campaign, email
 
 ),
+{% endif %}
 
 recipient_counts as (
 
@@ -160,7 +129,7 @@ recipient_counts as (
         cast(sum(has_opened) as bigint) as unique_opens,
         cast(sum(has_clicked) as bigint) as unique_clicks,
         cast(sum(has_unsubscribed) as bigint) as unique_unsubscribes
-    from recipients
+    from {{ 'recipients' if by_month else 'campaign_recipients' }}
     group by {{ group_by }}
 
 ),

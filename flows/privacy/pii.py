@@ -90,6 +90,7 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "message_id",
         "sg_event_id",
         "sg_message_id",
+        "message_key",  # sg_message_id, or event:<sg_event_id> (int_email_events_keyed)
         "bounce_type",
         "marketing_campaign_id",
         "marketing_campaign_name",
