@@ -110,6 +110,12 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
     log at INFO. The hook for long steps is this context manager and its `Step` handle:
     `advance(n)`, `set_total(n)`, `note(label)`; flows/transform calls it per finished dbt node.
     """
+    outer = _active.get(description)
+    if outer is not None:
+        # The same step nested (the pipeline's "dbt build" around dbt's own): one start and one end
+        # line, and the inner step's counts land on the outer handle.
+        yield outer
+        return
     if stream is None:
         live = progress_enabled(sys.stderr)
         stream = sys.stderr if live else sys.stdout
@@ -120,17 +126,28 @@ def step(description: str, total: int | None = None, stream: TextIO | None = Non
     if not live:
         _write(stream, f"lifecycle: {description} ...")
     handle = Step(description, total, stream, live)
+    _active[description] = handle
     ok = False
     try:
         yield handle
         ok = True
     finally:
+        _active.pop(description, None)
         handle._stop()
         elapsed = time.monotonic() - started
-        done = f"{handle.completed}/{handle.total}" if handle.total else f"{handle.completed}"
+        if handle.total:
+            done = f"{handle.completed}/{handle.total} in {elapsed:.1f}s"
+        elif handle.completed:
+            done = f"{handle.completed} in {elapsed:.1f}s"
+        else:  # a step that counts nothing says so by giving no count ("0" read as "nothing done")
+            done = f"{elapsed:.1f}s"
         status = "done" if ok else "failed"
-        _write(stream, f"lifecycle: {description} {status} ({done} in {elapsed:.1f}s)")
-        _run_log(f"{description} {status} ({done} in {elapsed:.1f}s)")
+        _write(stream, f"lifecycle: {description} {status} ({done})")
+        _run_log(f"{description} {status} ({done})")
+
+
+# Steps running now, by description, so a nested step of the same name reuses the outer one.
+_active: dict[str, Step] = {}
 
 
 class _NoTracebackFormatter:

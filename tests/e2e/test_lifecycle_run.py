@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -93,6 +94,15 @@ def test_clean_run_publishes_marts_audiences_and_report(first_run) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("lifecycle run OK (incremental)"), last
+    # The log a scheduler keeps (stdout off a terminal): one start and one end line per step, the
+    # dbt build's with its node count over dbt's total, and no step claiming to have done "0".
+    starts = [ln for ln in proc.stdout.splitlines() if ln.startswith("lifecycle: ") and ln.endswith(" ...")]
+    assert len(starts) == len(set(starts)), starts
+    build_end = [ln for ln in proc.stdout.splitlines() if ln.startswith("lifecycle: dbt build done (")]
+    assert len(build_end) == 1 and re.match(r"lifecycle: dbt build done \((\d+)/\1 in ", build_end[0]), (
+        build_end
+    )
+    assert "(0 in " not in proc.stdout
     con = duckdb.connect(str(settings.published_path), read_only=True)
     try:
         stages = dict(con.execute("select lifecycle_stage, count(*) from dim_persons group by 1").fetchall())
