@@ -187,7 +187,7 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
     second, so the per-node Prefect floor cost more than the SQL. One invocation keeps dbt's own
     semantics exactly (a failed node skips only its descendants, threads, ordering) and every node's
     result stays visible: the `lifecycle-dbt-nodes` artifact, one log line per layer and per failed
-    or warned node (every node at --debug), and dbt's run_results.json in DIR/dbt_target.
+    or warned node, an INFO line per other node, and dbt's run_results.json in DIR/dbt_target.
     """
     from dbt.cli.main import dbtRunner
 
@@ -226,7 +226,7 @@ def _report_nodes(nodes: list[NodeResult], debug: bool) -> None:
             logger.error("dbt %s %s (%s): %s", n.resource_type, n.unique_id, n.status, n.message[:400])
         elif n.status == "warn":
             logger.warning("dbt %s %s (warn): %s", n.resource_type, n.unique_id, n.message[:400])
-        elif debug:
+        else:  # every node in the Prefect UI's Logs tab (issue 16 item 4); the terminal shows none
             logger.info("dbt %s %s %s in %.2fs", n.resource_type, n.unique_id, n.status, n.seconds)
     try:
         from prefect.artifacts import create_table_artifact
