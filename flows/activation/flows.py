@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.activation.config import ActivationConfig, DestinationConfig, SegmentConfig
+from flows.activation.config import DestinationConfig, SegmentConfig
 from flows.activation.credentials import channel_credentials, skip_reason
 from flows.activation.sync import (
     COLUMNS,
     OK_STATUSES,
     SyncSummary,
     build_export,
-    compute_audiences,
+    compute_selected,
+    deliver_one,
     destination_left_out,
     run_sync,
     sync_destination,
@@ -41,37 +41,9 @@ __all__ = [
 ]
 
 
-@task(name="compute-audiences", cache_policy=NO_CACHE)
-def compute_audiences_task(
-    settings: Settings, con: duckdb.DuckDBPyConnection, segments: list[str], config: ActivationConfig
-) -> dict[str, pl.DataFrame]:
-    return compute_audiences(settings, con, segments, config=config)
-
-
-@task(name="sync-destination", cache_policy=NO_CACHE)
-def sync_destination_task(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    dest: DestinationConfig,
-    seg: SegmentConfig,
-    audience: pl.DataFrame,
-    run_id: str,
-    as_of: str | None,
-    dry_run: bool,
-    left_out: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return sync_destination(
-        settings,
-        con,
-        dest,
-        seg,
-        audience,
-        run_id=run_id,
-        as_of=as_of,
-        dry_run=dry_run,
-        logger=get_run_logger(),
-        left_out=left_out,
-    )
+# The steps are the plain functions of sync.py, declared once; here they only become tasks.
+compute_audiences_task = task(name="compute-audiences", cache_policy=NO_CACHE)(compute_selected)
+sync_destination_task = task(name="sync-destination", cache_policy=NO_CACHE)(deliver_one)
 
 
 def _deliver_task(

@@ -10,6 +10,7 @@ is False). `dry_run` opens the warehouse read-only, computes the same diffs and 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -268,7 +269,20 @@ ComputeAudiences = Callable[
 DeliverOne = Callable[..., dict[str, Any]]
 
 
-def _deliver_plain(
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The Prefect run's logger inside a flow or task run (flows.py wraps the steps below as tasks),
+    else this module's. Prefect is never imported for it: a plain dry run stays without it."""
+    if "prefect" in sys.modules:
+        from prefect import get_run_logger
+
+        try:
+            return get_run_logger()
+        except Exception:  # noqa: BLE001 - outside a run (MissingContextError)
+            pass
+    return LOG
+
+
+def deliver_one(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
     dest: DestinationConfig,
@@ -278,17 +292,18 @@ def _deliver_plain(
     as_of: str | None,
     dry_run: bool,
     left_out: dict[str, Any] | None = None,
-    logger: logging.Logger | logging.LoggerAdapter = LOG,
 ) -> dict[str, Any]:
+    """One (segment, destination) of a sync: `sync_destination` with the run's logger."""
     return sync_destination(
-        settings, con, dest, seg, audience, run_id=run_id, as_of=as_of, dry_run=dry_run, logger=logger,
+        settings, con, dest, seg, audience, run_id=run_id, as_of=as_of, dry_run=dry_run, logger=_logger(),
         left_out=left_out,
     )  # fmt: skip
 
 
-def _compute_plain(
+def compute_selected(
     settings: Settings, con: duckdb.DuckDBPyConnection, segments: list[str], config: ActivationConfig
 ) -> dict[str, pl.DataFrame]:
+    """The audiences of the selected segments."""
     return compute_audiences(settings, con, segments, config=config)
 
 
@@ -298,8 +313,8 @@ def run_sync(
     dry_run: bool = False,
     *,
     logger: logging.Logger | logging.LoggerAdapter = LOG,
-    compute: ComputeAudiences = _compute_plain,
-    deliver: DeliverOne = _deliver_plain,
+    compute: ComputeAudiences = compute_selected,
+    deliver: DeliverOne = deliver_one,
 ) -> SyncSummary:
     """Compute every selected segment and push it to its destinations (SPEC section 8)."""
     config = load_config(settings.segments_file)

@@ -41,7 +41,7 @@ from flows.warehouse import quote_ident
 
 PSEUDONYM_PREFIX = "erased-"
 REQUEST_MARK = "erased:"
-_EMAIL_TOKEN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+_EMAIL_TOKEN = pii.EMAIL_TOKEN
 _MAX_ROUNDS = 25
 # File types scrubbed as text; others under DIR are data files handled elsewhere or not data.
 _TEXT_SUFFIXES = {".csv", ".json", ".html", ".htm", ".txt", ".log", ".md", ".yml", ".yaml", ".jsonl"}

@@ -231,6 +231,8 @@ UNIQUE_AFTER_REDACTION: dict[str, str] = {
 ALLOW_LIST_SCHEMAS = frozenset({"sync"})
 
 # Schemas never redacted: the ledger itself.
+# An address-shaped token in free text (quarantined lines, vendor error texts).
+EMAIL_TOKEN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 SKIP_SCHEMAS = frozenset({"privacy", "information_schema", "pg_catalog"})
 
 # JSON members that carry personal data in the vendor formats (Segment spec: traits, context.ip,

@@ -23,12 +23,14 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+from flows.activation import state
+from flows.privacy import pii
 from flows.settings import Settings
+from flows.warehouse import relation_exists
 
 QUEUE = "privacy.vendor_erasures"
 DDL = f"""
@@ -46,21 +48,8 @@ create table if not exists {QUEUE} (
     last_attempt_at timestamp
 );
 """
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(pii.EMAIL_TOKEN)
 LOG = logging.getLogger("lifecycle.erasure")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def pushing_channels(settings: Settings) -> dict[str, Any]:
@@ -87,7 +76,7 @@ def queue(
     from flows.activation.destinations.channel_apis import CHANNELS
 
     con.execute(DDL)
-    if not person_ids or not channels or not _exists(con, "sync", "record_state"):
+    if not person_ids or not channels or not relation_exists(con, "sync.record_state"):
         return 0
     rows = con.execute(
         """
@@ -97,7 +86,7 @@ def queue(
         """,
         [person_ids, list(channels)],
     ).fetchall()
-    now = _now()
+    now = state.now()
     queued = []
     for destination, segment, key, record in rows:
         data = json.loads(record) if record else {}
@@ -124,7 +113,7 @@ def queue(
 
 
 def pending(con: duckdb.DuckDBPyConnection) -> int:
-    if not _exists(con, "privacy", "vendor_erasures"):
+    if not relation_exists(con, QUEUE):
         return 0
     return int(con.execute(f"select count(*) from {QUEUE}").fetchall()[0][0])
 
@@ -173,16 +162,13 @@ def send(
     report = VendorErasureReport()
     if not pending(con):
         return report
+    reason = "the destination is no longer in segments.yml as a pushing channel"
     if channels is None:
         try:
             channels = pushing_channels(settings)
         except Exception as exc:  # noqa: BLE001 - a broken segments file must not stop the erasure
             channels = {}
             reason = f"segments file unreadable: {LifecycleError.describe(exc)}"
-        else:
-            reason = "the destination is no longer in segments.yml as a pushing channel"
-    else:
-        reason = "the destination is no longer in segments.yml as a pushing channel"
     rows = con.execute(
         f"select rowid, destination, segment, record_key, cast(identifiers as varchar) from {QUEUE} "
         "order by destination, segment, record_key"
@@ -191,7 +177,7 @@ def send(
     for rowid, destination, segment, key, ids in rows:
         groups.setdefault((destination, segment), []).append((rowid, key, ids))
     run_id = new_run_id()
-    now = _now()
+    now = state.now()
     for (destination, segment), items in groups.items():
         dest = channels.get(destination)
         failures: list[tuple[int, int | None, str]] = []
