@@ -58,22 +58,20 @@ create or replace temp macro latest_load(src) as table
 """
 
 
-# Rows of the newest load of a source (the files of its latest ingest batch, as latest_load counts them).
+# Rows of a source loaded since the last passing raw gate judged them (quality.raw_watermarks): what
+# the day loaded. Not the newest manifest batch by time window: two loads minutes apart (a re-run, a
+# catch-up) are then one window, and a load that failed the gate must be judged again next time.
 LOAD_ROWS_SQL = """
-with load_files as (
-    select path
-    from raw.load_manifest
-    where source = ${source}
-      and loaded_at >= (select max(loaded_at) from raw.load_manifest where source = ${source})
-          - to_minutes(cast(${latest_load_window_minutes} as integer))
-),
-rows as (
+with rows as (
     select ${columns}
     from ${table}
-    where _file in (select path from load_files)
+    where _loaded_at > ${since}
 )
 select ${outer} from rows
 """
+
+# Before any passing raw gate every row is new.
+NEVER = datetime(1, 1, 1)
 
 # What GX judges in each load, row by row. Severities: `error` only where the history-wide suite
 # (expectations/raw_*.yml) has an error check with max 0 on the same condition, so a load failure
@@ -173,8 +171,10 @@ LOAD_SUITES: dict[str, dict[str, Any]] = {
 }
 
 
-def load_frame(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any]) -> tuple[Any, int]:
-    """The newest load's rows of a source as a pandas frame, and how many rows the load has.
+def load_frame(
+    con: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any], since: datetime = NEVER
+) -> tuple[Any, int]:
+    """The rows of a source loaded after `since` as a pandas frame, and how many rows that is.
 
     A daily load is small; the first load is the whole history, so the frame is capped at
     `load_rows_max` rows (a reservoir sample): history-wide rules stay set-based SQL in the YAML suites.
@@ -185,7 +185,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, An
         .replace("${table}", spec["table"])
         .replace("${outer}", spec.get("outer", "*"))
     )
-    sql = render_sql(template, {**params, "source": source}, f"load suite {source}")
+    sql = render_sql(template, {**params, "since": since}, f"load suite {source}")
     total = con.sql(f"select count(*) from ({sql})").fetchall()[0][0]
     cap = int(params.get("load_rows_max", 200_000))
     if total > cap:
@@ -193,26 +193,41 @@ def load_frame(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, An
     return con.sql(sql).df(), int(total)
 
 
+def _newest_loaded_at(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
+    return con.sql(f"select max(_loaded_at) from {table}").fetchall()[0][0]
+
+
 def _load_suite_results(
     con: duckdb.DuckDBPyConnection, context: Any, params: dict[str, Any], run_id: str
-) -> tuple[list[SuiteResult], list[str]]:
-    """GX row validation of each source's newest load; an empty load or a missing table is skipped."""
-    results, names = [], []
+) -> tuple[list[SuiteResult], list[str], dict[str, datetime]]:
+    """GX row validation of each source's rows not yet judged by a passing gate.
+
+    Returns the results, the suite names and the watermarks this gate reaches (the newest
+    `_loaded_at` per table when it started; the run holds the warehouse, so nothing loads meanwhile).
+    A source with no new rows or no table is skipped.
+    """
+    results, names, watermarks = [], [], {}
+    judged = store.rows_validated_through(con)
     for source, spec in LOAD_SUITES.items():
-        if not relation_exists(con, spec["table"]):
+        table = spec["table"]
+        if not relation_exists(con, table):
             continue
         started = time.perf_counter()
         name = f"raw_{source}_load"
+        since = judged.get(table, NEVER)
         try:
-            frame, total = load_frame(con, source, params)
+            newest = _newest_loaded_at(con, table)
+            frame, total = load_frame(con, source, params, since)
         except (duckdb.Error, QualityConfigError) as exc:
             first = (str(exc).splitlines() or [repr(exc)])[0]
             spec_ = SuiteSpec(name=name, stage="raw", description="", checks=[])
             results.append(_fail_suite(spec_, "measurable", "error", f"load rows query failed: {first}"))
             continue
+        if newest is not None:
+            watermarks[table] = newest
         if total == 0:
             continue
-        label = f"the latest {source} load" + (
+        label = f"the {source} rows loaded since the last passing gate" + (
             f" (a sample of {len(frame):,} of {total:,})" if total > len(frame) else ""
         )
         findings = gx_validation.validate_rows(
@@ -220,7 +235,7 @@ def _load_suite_results(
         )
         results.append(SuiteResult("raw", name, findings, seconds=time.perf_counter() - started))
         names.append(name)
-    return results, names
+    return results, names, watermarks
 
 
 def quality_dir(settings: Settings) -> Path:
@@ -341,8 +356,9 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
         for spec, metrics in validated:
             result.suite_results.append(_evaluate(context, spec, metrics, params, run_id))
         row_suites: list[str] = []
+        watermarks: dict[str, datetime] = {}
         if stage == "raw":
-            load_results, row_suites = _load_suite_results(con, context, params, run_id)
+            load_results, row_suites, watermarks = _load_suite_results(con, context, params, run_id)
             result.suite_results += load_results
         try:
             result.data_docs_path = gx_validation.build_data_docs(
@@ -350,7 +366,7 @@ def _run_gate(settings: Settings, stage: str, expectations_dir: Path = EXPECTATI
             )
         except Exception as exc:  # docs are a report, not a gate: never block a run on rendering
             log.warning("GX Data Docs not built: %s", exc)
-        store.record_run(con, run_id, result, started_at, runtime_suites.now_utc(), counts)
+        store.record_run(con, run_id, result, started_at, runtime_suites.now_utc(), counts, watermarks)
     _log(result)
     return result
 

@@ -3,6 +3,9 @@
 `validation_runs` has one row per gate run with counts, `check_results` one row per check, and
 `table_counts` the row count of every mart per run, so the next run can compare with the last *passing*
 one (a failed run must not become the baseline, or a collapse would look normal the second time).
+`raw_watermarks` says up to which `_loaded_at` each raw table's rows were judged row by row by a raw
+gate that passed: the next gate hands GX only the rows after it (what the day loaded), and a failed
+gate moves nothing, so its rows are judged again until they pass or are quarantined.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ create table if not exists quality.check_results (
     max_value   double,
     message     varchar
 );
+create table if not exists quality.raw_watermarks (
+    table_name          varchar not null,
+    validated_through   timestamp not null,
+    run_id              varchar not null,
+    recorded_at         timestamp not null
+);
 create table if not exists quality.table_counts (
     run_id      varchar not null,
     table_name  varchar not null,
@@ -78,6 +87,14 @@ def previous_passing_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {name: int(count) for name, count in rows}
 
 
+def rows_validated_through(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+    """Per raw table, the newest `_loaded_at` a passing raw gate judged row by row (absent: none yet)."""
+    rows = fetch_all(
+        con, "select table_name, max(validated_through) from quality.raw_watermarks group by table_name"
+    )
+    return {name: through for name, through in rows}
+
+
 def record_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -85,8 +102,9 @@ def record_run(
     started_at: datetime,
     finished_at: datetime,
     table_counts: dict[str, int] | None = None,
+    watermarks: dict[str, datetime] | None = None,
 ) -> None:
-    """Write the run, its checks and its counts in one transaction: all of it or none."""
+    """Write the run, its checks, its counts and (a passed raw gate) its watermarks in one transaction."""
     checks: list[tuple[Any, ...]] = [
         (
             run_id,
@@ -127,6 +145,11 @@ def record_run(
             con.executemany(
                 "insert into quality.table_counts values (?, ?, ?, ?)",
                 [(run_id, name, count, finished_at) for name, count in table_counts.items()],
+            )
+        if watermarks and result.passed:
+            con.executemany(
+                "insert into quality.raw_watermarks values (?, ?, ?, ?)",
+                [(name, through, run_id, finished_at) for name, through in watermarks.items()],
             )
         con.execute("commit")
     except Exception:

@@ -140,10 +140,12 @@ def test_a_suite_that_cannot_be_measured_fails_closed(quality_settings, warehous
 def test_gx_judges_the_rows_of_the_new_load_and_data_docs_show_the_failing_values(
     quality_settings, warehouse
 ):
-    """Issue 20: GX validates the newest load's rows (not a metrics row); the failing values are in Data Docs.
+    """Issue 20: GX validates the new load's rows (not a metrics row); the failing values are in Data Docs.
 
-    History before the new load is clean; the new web file carries a far-future timestamp, a repeated
-    messageId and a malformed email. The history-wide SQL suite blocks too (same outcome as before).
+    History before the new load is clean and passed a gate; the new web file carries a far-future
+    timestamp, a repeated messageId and a malformed email. GX judges only the 4 rows loaded since that
+    gate; the history-wide SQL suite blocks too (same outcome as before). A failed gate moves no
+    watermark, so the next gate judges the same rows again and still blocks.
     """
 
     def new_load(con) -> None:
@@ -163,6 +165,8 @@ def test_gx_judges_the_rows_of_the_new_load_and_data_docs_show_the_failing_value
     warehouse(lambda con: seed_raw(con, ts="now()::timestamp - to_minutes(i) - interval 2 hour"))
     with open_warehouse(quality_settings) as con:
         con.execute("update raw.load_manifest set loaded_at = loaded_at - interval 2 hour")
+    first = run_raw_gate(quality_settings)
+    assert first.passed, first.summary_line()
     warehouse(new_load)
 
     result = run_raw_gate(quality_settings)
@@ -171,9 +175,8 @@ def test_gx_judges_the_rows_of_the_new_load_and_data_docs_show_the_failing_value
     load = next(s for s in result.suite_results if s.suite == "raw_web_load")
     failed = {f.check: f for f in load.findings if not f.success}
     assert {"ts_in_window", "message_id_unique", "identify_email_format"} <= set(failed), failed
-    assert failed["ts_in_window"].severity == "error" and "1 of 4 rows of the latest web load" in str(
-        failed["ts_in_window"]
-    )
+    assert failed["ts_in_window"].severity == "error"
+    assert "1 of 4 rows of the web rows loaded since the last passing gate" in str(failed["ts_in_window"])
     assert "2099-05-05" in failed["ts_in_window"].message
     assert failed["identify_email_format"].severity == "warn"
     assert "broken@@mail" in failed["identify_email_format"].message
@@ -183,3 +186,7 @@ def test_gx_judges_the_rows_of_the_new_load_and_data_docs_show_the_failing_value
         (quality_settings.root / "quality" / "data_docs" / "validations" / "raw_web_load").rglob("*.html")
     )
     assert pages and any("broken@@mail" in p.read_text() for p in pages)
+    again = run_raw_gate(quality_settings)
+    assert not again.passed
+    load = next(s for s in again.suite_results if s.suite == "raw_web_load")
+    assert "1 of 4 rows" in next(f for f in load.findings if f.check == "ts_in_window").message
