@@ -20,6 +20,47 @@ from flows.settings import Settings
 
 GLOSSARY_FIELDS = ("name", "definition", "grain", "mart", "column")
 
+# Pairs of numbers that look alike but count different things; the KPI report shows these first.
+# Why here: the per-column definitions come from the dbt docs, but how two of them differ is a
+# statement about both, which no single column's description makes.
+LOOKALIKES: list[tuple[str, str]] = [
+    (
+        "Leads (ever) vs the acquisition stage",
+        "Leads counts everyone who ever gave an email or a lead signal (dim_persons.is_lead); the "
+        "acquisition stage counts those who are leads today and have not ordered yet. Leads who "
+        "ordered moved on to conversion or later, so leads is the larger number.",
+    ),
+    (
+        "New leads vs leads",
+        "New leads entered acquisition in the period (mart_funnel); leads is the all-time count.",
+    ),
+    (
+        "New customers (funnel) vs new customers (channels)",
+        "The funnel counts every first order in the period; the channel table counts those same "
+        "customers under the channel of their first touch, in their first-order month.",
+    ),
+    (
+        "First-order revenue vs first-touch revenue vs last-touch revenue",
+        "First-order revenue (channel table, ROI) is the net revenue of new customers' first orders; "
+        "first-touch revenue (attribution) is their net revenue to date; last-touch revenue credits "
+        "each order to the last touch in the 30 days before it.",
+    ),
+    (
+        "Net revenue vs gross revenue",
+        "Gross is the order totals; net subtracts refunds, netted into the period of the refunded order.",
+    ),
+    (
+        "Historical CLV vs predicted 12-month CLV",
+        "Historical CLV is a customer's net revenue to as_of; predicted CLV is what BG/NBD and "
+        "Gamma-Gamma expect over the next 52 weeks.",
+    ),
+    (
+        "Partial period",
+        "The month or week containing as_of is not over; the report shades it and compares this "
+        "month to date with the same days of last month, never with a whole month.",
+    ),
+]
+
 
 def manifest_path(settings: Settings) -> Path:
     return settings.dbt_target_dir / "manifest.json"

@@ -7,9 +7,11 @@ Written to a temporary name and renamed, so a reader never sees half a page.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +19,9 @@ import duckdb
 import yaml
 
 from flows.errors import LifecycleError
-from flows.report import data
-from flows.report.page import Panel, glossary_html, lift_table_html, page, tiles_html
-from flows.report.svg import (
-    STAGE_COLORS,
-    fmt_num,
-    fmt_pct,
-    funnel_chart,
-    hbar_chart,
-    heatmap,
-    line_chart,
-    stacked_bars,
-)
+from flows.report import data, panels
+from flows.report.charts import Money
+from flows.report.page import Panel, controls_html, glossary_html, lift_table_html, page
 from flows.settings import DBT_PROJECT_DIR, Settings
 from flows.summary import audience_sizes
 from flows.warehouse import open_for_read
@@ -56,6 +49,14 @@ FALLBACK_GLOSSARY = [
     ),
     ("CSAT", "Good ratings / (good + bad ratings)."),
     ("Net revenue", "Order totals minus refunds."),
+    ("AOV", "Net revenue / orders."),
+    ("CAC", "Spend / new customers whose first touch is the channel, per month."),
+    ("ROI", "(First-order revenue - spend) / spend, per channel and month."),
+    (
+        "Predicted 12-month CLV",
+        "BG/NBD expected repeat purchases over 52 weeks times Gamma-Gamma mean spend; P(alive) is "
+        "the BG/NBD probability the customer is still active.",
+    ),
 ]
 
 
@@ -68,31 +69,18 @@ def _sla_targets() -> dict[str, int]:
 
 
 def _glossary(settings: Settings) -> list[tuple[str, str]]:
-    """Metric glossary from flows.glossary when present; the built-in one otherwise."""
+    """Metric glossary from the data dir's dbt manifest when one exists; the built-in one otherwise.
+
+    Why not run `dbt parse` for it (as flows.glossary.build_glossary does): the report only reads, and a
+    parse costs ~10 s; every build and `lifecycle run` leaves a manifest behind.
+    """
     try:
-        from flows.glossary import build_glossary
-    except ImportError:
+        from flows.glossary import glossary_from_manifest, manifest_path
+
+        g = glossary_from_manifest(json.loads(manifest_path(settings).read_text()))
+    except (ImportError, OSError, ValueError):
         return FALLBACK_GLOSSARY
-    try:
-        g: Any = build_glossary(settings)
-    except Exception:
-        return FALLBACK_GLOSSARY
-    entries: list[tuple[str, str]] = []
-    if isinstance(g, dict):
-        g = [{"name": k, "definition": v} for k, v in g.items()]
-    for item in g or []:
-        if isinstance(item, dict):
-            name = item.get("label") or item.get("name") or item.get("metric") or item.get("term")
-            text = item.get("definition") or item.get("description") or ""
-        elif isinstance(item, tuple | list) and len(item) >= 2:
-            name, text = item[0], item[1]
-        else:
-            name, text = (
-                getattr(item, "name", None),
-                getattr(item, "definition", "") or getattr(item, "description", ""),
-            )
-        if name:
-            entries.append((str(name), str(text)))
+    entries = [(e["name"], e["definition"]) for e in g if e.get("name")]
     # One entry per term: several marts define the same metric the same way.
     seen: set[str] = set()
     unique = [(n, t) for n, t in entries if not (n.lower() in seen or seen.add(n.lower()))]
@@ -131,121 +119,102 @@ def _live_lift(settings: Settings, m: data.Marts) -> dict[str, list[dict[str, An
     return data.segment_lift(m)
 
 
+def _lookalikes() -> list[tuple[str, str]]:
+    try:
+        from flows.glossary import LOOKALIKES
+    except ImportError:
+        return []
+    return list(LOOKALIKES)
+
+
+def _audiences(settings: Settings) -> list[tuple[str, float]]:
+    """The ten largest audiences of the last sync (largest list size per segment)."""
+    per_segment: dict[str, float] = {}
+    for r in audience_sizes(settings):
+        if isinstance(r["rows"], int | float):
+            per_segment[r["segment"]] = max(per_segment.get(r["segment"], 0), float(r["rows"]))
+    return sorted(per_segment.items(), key=lambda kv: -kv[1])[:10]
+
+
+def _date_span(m: data.Marts) -> tuple[str | None, str | None]:
+    """First and last day of any dated activity: the bounds of the date-range control."""
+    days: list[Any] = []
+    for table, column in (("fct_orders", "ordered_at"), ("fct_lifecycle_transitions", "transitioned_at")):
+        try:
+            days += [d for d in m.query(f"select min({column}), max({column}) from {m.table(table)}")[0] if d]
+        except (data.NotAvailable, duckdb.Error):
+            continue
+    if not days:
+        return None, None
+    return str(min(days))[:10], str(max(days))[:10]
+
+
 def render_report(con: duckdb.DuckDBPyConnection, settings: Settings, source: Path) -> str:
     """The report HTML for the marts reachable through `con` (plain function: testable)."""
     m = data.Marts(con)
     try:
-        h = data.headline(m)
-        as_of = h["as_of"]
-        tiles = tiles_html(
-            [
-                ("persons", fmt_num(h["persons"])),
-                ("leads", fmt_num(h["leads"])),
-                ("customers", fmt_num(h["customers"])),
-                ("net revenue", fmt_num(h["net_revenue"])),
-                ("data as of", str(as_of)[:10] if as_of else "n/a"),
-            ]
-        )
-    except (data.NotAvailable, duckdb.Error) as exc:
+        code, note = data.currency(m)
+    except (data.NotAvailable, duckdb.Error):
+        code, note = None, "the orders carry no currency"
+    try:
+        as_of = data.as_of(m)
+    except (data.NotAvailable, duckdb.Error):
         as_of = None
-        tiles = f'<div class="na">Headline numbers not available: {exc}</div>'
-
-    def funnel() -> str:
-        return funnel_chart(data.stage_counts(m), "lifecycle funnel")
-
-    def flow() -> str:
-        periods, series, grain = data.stage_flow(m)
-        return stacked_bars(periods, series, f"stage entries per {grain}", colors=STAGE_COLORS, width=1100)
-
-    def cohorts() -> str:
-        cells = data.cohort_retention(m)
-        if not cells:
-            raise data.NotAvailable("no orders yet")
-        rows = sorted({c for c, _ in cells})
-        cols = [str(k) for k in sorted({int(k) for _, k in cells})]
-        return heatmap(rows, cols, cells, "cohort retention")
-
-    def email() -> str:
-        rows = data.email_by_campaign(m)
-        opens = hbar_chart([(r["campaign"], r["open_rate"]) for r in rows], "open rate by campaign", fmt_pct)
-        clicks = hbar_chart(
-            [(r["campaign"], r["click_rate"]) for r in rows],
-            "click rate by campaign",
-            fmt_pct,
-            ["#0ea5e9"] * len(rows),
-        )
-        return (
-            f'<div class="pair"><div><h3>Open rate</h3>{opens}</div>'
-            f"<div><h3>Click rate</h3>{clicks}</div></div>"
-        )
-
-    def support() -> str:
-        s = data.support_trends(m, _sla_targets())
-        rates = line_chart(
-            s["weeks"],
-            {"SLA breach rate": s["breach_rate"], "CSAT": s["csat"]},
-            "support SLA and CSAT",
-            vmax=1.0,
-        )
-        volume = stacked_bars(
-            s["weeks"], {"tickets created": s["created"]}, "tickets created per week", height=180
-        )
-        heading = "<h3>Tickets created per week</h3>"
-        return f"{rates}{heading}{volume}"
-
-    def segments() -> str:
-        """Audience sizes from the last sync, and RFM segments; either may be missing, not both."""
-        parts, reasons = [], []
-        per_segment: dict[str, float] = {}
-        for r in audience_sizes(settings):
-            if isinstance(r["rows"], int | float):
-                per_segment[r["segment"]] = max(per_segment.get(r["segment"], 0), float(r["rows"]))
-        top = sorted(per_segment.items(), key=lambda kv: -kv[1])[:10]
-        if top:
-            chart = hbar_chart(top, "audience sizes", colors=["#10b981"] * len(top))
-            parts.append(f"<h3>Audiences (people per list)</h3>{chart}")
-        else:
-            reasons.append("no audiences synced yet (run `lifecycle sync`)")
-        try:
-            rfm = data.rfm_segments(m)[:10]
-            chart = hbar_chart(rfm, "RFM segments", colors=["#8b5cf6"] * len(rfm))
-            parts.append(f"<h3>RFM segments (customers)</h3>{chart}")
-        except (data.NotAvailable, duckdb.Error) as exc:
-            reasons.append(str(exc).splitlines()[0])
-        if not parts:
-            raise data.NotAvailable("; ".join(reasons))
-        return "".join(parts)
+    ctx = panels.Context(m, Money(code), note, as_of)
+    try:
+        tiles = panels.tiles(ctx)
+    except (data.NotAvailable, duckdb.Error) as exc:
+        tiles = f'<div class="na">Headline numbers not available: {escape(str(exc))}</div>'
 
     def lift() -> str:
         return lift_table_html(_live_lift(settings, m), data.lift_verdict, _lift_min_group())
 
-    panels = [
-        _panel("Lifecycle funnel", "Everyone we know, by the stage they are in today", funnel),
-        _panel("Top segments", "Who the lists and RFM segments hold, largest first", segments),
-        _panel("Stage flow over time", "People entering each stage, per period", flow, wide=True),
-        _panel(
-            "Cohort retention", "Share of each first-order month's customers ordering m months later", cohorts
-        ),
-        _panel(
-            "Support: SLA and CSAT", "Weekly first-reply SLA breach rate and customer satisfaction", support
-        ),
-        _panel(
-            "Email performance by campaign",
-            "Unique open and click rates per delivered email",
-            email,
-            wide=True,
-        ),
-        _panel(
-            "Holdout lift per segment",
-            "Did the lists work? Treated minus held-out persons, per entry cohort",
-            lift,
-            wide=True,
-        ),
-        Panel("Metric glossary", "What every number means", glossary_html(_glossary(settings)), wide=True),
-    ]
+    money = f", in {code}" if code else ""
+    sla = _sla_targets()
+    page_panels = [
+        _panel("Revenue", f"Net revenue from new and returning customers, with AOV{money}",
+               lambda: panels.revenue(ctx), wide=True),
+        _panel("Channels: spend, CAC and ROI",
+               f"Per source, medium and month: spend, new customers, CAC, first-order revenue, ROI{money}",
+               lambda: panels.channels(ctx), wide=True),
+        _panel("Attribution: first touch against last touch",
+               f"Net revenue credited to each channel by the two rules{money}",
+               lambda: panels.attribution(ctx)),
+        _panel("Lifecycle funnel", "Everyone we know, by the stage they are in today",
+               lambda: panels.funnel(ctx)),
+        _panel("Leads and lead status", "Leads ever by stage today; the acquisition stage by lead status",
+               lambda: panels.leads(ctx), wide=True),
+        _panel("Stage flow, last 90 days", "Who moved from which stage to which (Sankey)",
+               lambda: panels.stage_sankey(ctx)),
+        _panel("Stage flow over time", "People entering each stage, per period",
+               lambda: panels.stage_entries(ctx)),
+        _panel("Customer lifetime value",
+               f"Predicted 12-month CLV, P(alive), and a holdout check of the model{money}",
+               lambda: panels.clv(ctx), wide=True),
+        _panel("Cohort retention", "Share of each first-order month's customers ordering m months later",
+               lambda: panels.cohorts(ctx), wide=True),
+        _panel("Email performance by campaign", "Sends, send dates, unique open and click rates",
+               lambda: panels.email(ctx), wide=True),
+        _panel("Support: SLA and CSAT", "Tickets per week, first-reply SLA breach rate and satisfaction",
+               lambda: panels.support(ctx, sla), wide=True),
+        _panel("Top segments", "Who the lists and RFM segments hold, largest first",
+               lambda: panels.segments(ctx, _audiences(settings)), wide=True),
+        _panel("Holdout lift per segment",
+               "Did the lists work? Treated minus held-out persons, per entry cohort", lift, wide=True),
+        Panel("Metric glossary", "What every number means, and how look-alike numbers differ",
+              glossary_html(_glossary(settings), _lookalikes()), wide=True),
+    ]  # fmt: skip
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"Data as of {str(as_of)[:16] if as_of else 'n/a'} · generated {generated}"
-    return page("Customer lifecycle report", subtitle, tiles, panels, f"Source: {source}")
+    first, last = _date_span(m)
+    return page(
+        "Customer lifecycle report",
+        subtitle,
+        tiles,
+        page_panels,
+        f"Source: {source}",
+        controls=controls_html(first, last),
+    )
 
 
 def build_report(settings: Settings, source: Path | None = None) -> Path:

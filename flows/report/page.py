@@ -1,12 +1,16 @@
-"""HTML page assembly for the KPI report: one file, inline CSS and SVG, nothing fetched.
+"""HTML page assembly for the KPI report: one file, inline CSS, plotly.js inlined once, nothing fetched.
 
 Why: a marketer opens it from a shared drive or an email attachment, offline, and it must look
-the same everywhere; so there is no script, font or image loaded from anywhere.
+the same everywhere; so no script, font or image is loaded from anywhere. plotly.js comes from the
+pinned Python package (`plotly.offline.get_plotlyjs()`), the same version that built the figures.
+The date-range control is a few lines of inline JS: it applies one x-range to every chart marked
+`data-timeseries` (Plotly.relayout), with presets (last 90 days, 6 months, all).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -34,6 +38,66 @@ dl.glossary{display:grid;grid-template-columns:220px 1fr;gap:6px 16px;margin:0;f
 dl.glossary dt{font-weight:600;color:#312e81}
 dl.glossary dd{margin:0;color:#334155}
 footer{color:#94a3b8;font-size:12px;text-align:center;margin-top:24px}
+.tiles-head{margin:0 0 8px;color:#475569;font-size:13px}
+.tile .d{font-size:12px;color:#475569;margin-top:2px}
+.tile .d2{font-size:11px;color:#94a3b8}
+.chg.up{color:#047857}.chg.down{color:#b91c1c}
+.controls{position:sticky;top:0;z-index:10;background:#fff;border-radius:12px;padding:10px 16px;
+ margin-bottom:16px;box-shadow:0 1px 3px rgba(15,23,42,.12);display:flex;gap:10px;align-items:center;
+ flex-wrap:wrap;font-size:13px}
+.controls input{font:inherit;padding:3px 6px;border:1px solid #cbd5e1;border-radius:6px}
+.controls button{font:inherit;padding:4px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#312e81;
+ border-radius:6px;cursor:pointer}
+.controls button.on{background:#4f46e5;color:#fff}
+.controls .hint{color:#94a3b8}
+p.note{font-size:12px;color:#475569;margin:4px 0 8px}
+p.note.warn{color:#b45309}
+.tablewrap{max-height:320px;overflow:auto;border:1px solid #e2e8f0;border-radius:8px}
+table.data{border-collapse:collapse;width:100%;font-size:12px}
+table.data th{position:sticky;top:0;background:#f8fafc;text-align:left;padding:5px 8px;color:#475569}
+table.data td{padding:4px 8px;border-top:1px solid #f1f5f9}
+table.data td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.lift{border-collapse:collapse;width:100%;font-size:12px}
+table.lift th,table.lift td{padding:4px 8px;border-top:1px solid #f1f5f9;text-align:left}
+.chart{width:100%}
+"""
+
+# Applies the chosen range to every time-series chart; presets count back from the latest date.
+CONTROL_JS = """
+(function(){
+  var charts=[].slice.call(document.querySelectorAll('.chart[data-timeseries]'));
+  var from=document.getElementById('range-from'), to=document.getElementById('range-to');
+  var maxDay=to.getAttribute('max'), minDay=from.getAttribute('min');
+  function shift(day, days){var d=new Date(day+'T00:00:00Z');d.setUTCDate(d.getUTCDate()-days);
+    return d.toISOString().slice(0,10);}
+  function apply(a, b){
+    charts.forEach(function(c){
+      if(!c.data) return;
+      Plotly.relayout(c, a ? {'xaxis.range':[a, b+' 23:59'], 'xaxis.autorange':false}
+                           : {'xaxis.autorange':true});
+    });
+    from.value=a||minDay; to.value=b||maxDay;
+    document.body.setAttribute('data-range', a ? a+'/'+b : 'all');
+  }
+  [].forEach.call(document.querySelectorAll('.controls button'), function(btn){
+    btn.addEventListener('click', function(){
+      [].forEach.call(document.querySelectorAll('.controls button'), function(o){o.classList.remove('on');});
+      btn.classList.add('on');
+      var days=btn.getAttribute('data-days');
+      if(days==='all') apply(null, null); else apply(shift(maxDay, +days), maxDay);
+    });
+  });
+  function typed(){ if(from.value && to.value && from.value<=to.value) apply(from.value, to.value); }
+  from.addEventListener('change', typed); to.addEventListener('change', typed);
+})();
+"""
+
+# Draws every chart from its JSON spec with the one inlined plotly.js.
+LOADER_JS = """
+[].forEach.call(document.querySelectorAll('script.chart-spec'), function(s){
+  var spec=JSON.parse(s.textContent), div=document.getElementById(s.getAttribute('data-for'));
+  Plotly.newPlot(div, spec.data, spec.layout, spec.config);
+});
 """
 
 
@@ -59,32 +123,67 @@ class Panel:
         )
 
 
-def tiles_html(tiles: list[tuple[str, str]]) -> str:
-    cells = "".join(
-        f'<div class="tile"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
-        for k, v in tiles
-    )
-    return f'<div class="tiles">{cells}</div>'
-
-
-def glossary_html(entries: list[tuple[str, str]]) -> str:
+def glossary_html(entries: list[tuple[str, str]], lookalikes: list[tuple[str, str]] = ()) -> str:
+    """Numbers that look alike but differ first (the questions a reader asks), then every metric."""
+    pairs = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in lookalikes)
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in entries)
-    return f'<dl class="glossary">{items}</dl>'
+    alike = f'<h3>Numbers that look alike</h3><dl class="glossary lookalike">{pairs}</dl>' if pairs else ""
+    return f'{alike}<h3>Metrics</h3><dl class="glossary">{items}</dl>'
 
 
 # Reports live in DIR/reports/, `lifecycle docs` writes DIR/docs/index.html (flows/docs.py).
 DOCS_LINK = '<a href="../docs/index.html">dbt docs: lineage and every column (`lifecycle docs`)</a>'
 
 
-def page(title: str, subtitle: str, tiles: str, panels: list[Panel], footer: str) -> str:
+@cache
+def plotly_js() -> str:
+    """plotly.js from the pinned package, inlined once per page."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def controls_html(first_day: str | None, last_day: str | None) -> str:
+    """The date-range control for every time-series chart (hidden when there is no date yet)."""
+    if not first_day or not last_day:
+        return ""
+    presets = "".join(
+        f'<button type="button" data-days="{d}"{" class=on" if d == "all" else ""}>{escape(label)}</button>'
+        for d, label in (
+            ("90", "last 90 days"),
+            ("182", "last 6 months"),
+            ("365", "last 12 months"),
+            ("all", "all"),
+        )
+    )
+    return (
+        '<div class="controls" id="date-range"><b>Time series from</b>'
+        f'<input type="date" id="range-from" min="{first_day}" max="{last_day}" value="{first_day}">'
+        f'to <input type="date" id="range-to" min="{first_day}" max="{last_day}" value="{last_day}">'
+        f'{presets}<span class="hint">applies to every chart over time; drag on a chart to zoom, '
+        "double-click to reset, click a legend entry to hide it</span></div>"
+    )  # fmt: skip
+
+
+def page(
+    title: str,
+    subtitle: str,
+    tiles: str,
+    panels: list[Panel],
+    footer: str,
+    controls: str = "",
+) -> str:
     body = "".join(p.html() for p in panels)
+    scripts = LOADER_JS + (CONTROL_JS if controls else "")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<title>{escape(title)}</title><style>{CSS}</style>"
+        f'<script id="plotly-js">{plotly_js()}</script></head><body>'
         f"<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>"
-        f'<main>{tiles}<div class="grid">{body}</div><footer>{escape(footer)} · {DOCS_LINK}</footer></main>'
-        "</body></html>"
+        f'<main>{tiles}{controls}<div class="grid">{body}</div>'
+        f"<footer>{escape(footer)} · {DOCS_LINK}</footer></main>"
+        f"<script>{scripts}</script></body></html>"
     )
 
 

@@ -71,3 +71,13 @@ def test_glossary_covers_every_spec_kpi(kpi_warehouse) -> None:
     assert "| CAC |" in path.read_text()
     data = json.loads((kpi_warehouse.reports_dir / "glossary.json").read_text())
     assert data == entries
+
+
+def test_lookalike_numbers_are_explained_for_the_report() -> None:
+    """Numbers a reader would confuse (leads ever against the acquisition stage) each get a note."""
+    from flows.glossary import LOOKALIKES
+
+    names = [name for name, _ in LOOKALIKES]
+    assert "Leads (ever) vs the acquisition stage" in names
+    assert len(set(names)) == len(names)
+    assert all(len(text) > 40 for _, text in LOOKALIKES)
