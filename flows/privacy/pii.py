@@ -171,6 +171,8 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "severity",
         "data_docs_path",
         "table_name",
+        "validated_through",  # quality.raw_watermarks: up to which _loaded_at a raw gate judged rows
+        "recorded_at",
         "destination",
         "op",
         "record_hash",
