@@ -168,6 +168,7 @@ def hbar(
             marker_color=color,
             text=[_fmt(v, value_format) for v in values],
             textposition="auto",
+            textangle=0,
             customdata=extra,
             hovertemplate=f"%{{y}}: %{{x:{value_format}}} {unit}%{{customdata}}<extra></extra>",
         )

@@ -70,10 +70,13 @@ CONTROL_JS = """
   var maxDay=to.getAttribute('max'), minDay=from.getAttribute('min');
   function shift(day, days){var d=new Date(day+'T00:00:00Z');d.setUTCDate(d.getUTCDate()-days);
     return d.toISOString().slice(0,10);}
+  // The end is padded by 6% of the span so the shaded partial period at the end stays readable.
+  function padded(a, b){var ms=Date.parse(b+'T00:00:00Z'), span=ms-Date.parse(a+'T00:00:00Z');
+    return new Date(ms+Math.max(2*864e5, 0.06*span)).toISOString().slice(0,10);}
   function apply(a, b){
     charts.forEach(function(c){
       if(!c.data) return;
-      Plotly.relayout(c, a ? {'xaxis.range':[a, b+' 23:59'], 'xaxis.autorange':false}
+      Plotly.relayout(c, a ? {'xaxis.range':[a, padded(a, b)], 'xaxis.autorange':false}
                            : {'xaxis.autorange':true});
     });
     from.value=a||minDay; to.value=b||maxDay;

@@ -32,6 +32,8 @@ from flows.report.charts import (
 
 MIN_RATINGS = 10  # CSAT from fewer ratings is greyed (one bad rating of 3 reads as a 33-point drop)
 MIN_DELIVERED = 50  # email rates from fewer deliveries are greyed
+MIN_ORDERS = 5  # an AOV point from fewer orders is greyed
+MIN_COHORT = 10  # cohorts with fewer customers are labelled "few"
 MIN_BACKTEST_CUSTOMERS = 30  # a backtest over fewer customers says little about the model
 
 
@@ -105,7 +107,7 @@ def tiles(ctx: Context) -> str:
     head = (
         f'<p class="tiles-head">This month: <b>{escape(span)}</b>, each number against the same '
         f"days of {escape(last)}; below, {escape(last)} in full against the month before. "
-        f"Amounts in {escape(ctx.money.code or 'the recorded currency')} ({escape(ctx.currency_note)}).</p>"
+        f"Amounts: {escape(ctx.currency_note)}.</p>"
     )
     return f'{head}<div class="tiles">{"".join(cells)}</div>'
 
@@ -114,7 +116,7 @@ def _change(now: float | None, before: float | None) -> str:
     if now is None or before is None:
         return '<span class="chg">–</span>'
     if before == 0:
-        return '<span class="chg">new</span>' if now else '<span class="chg">±0%</span>'
+        return '<span class="chg">(was 0)</span>' if now else '<span class="chg">±0%</span>'
     pct = (now - before) / abs(before)
     cls = "up" if pct > 0 else "down" if pct < 0 else ""
     arrow = "▲" if pct > 0 else "▼" if pct < 0 else ""
@@ -198,6 +200,7 @@ def revenue(ctx: Context) -> str:
         yaxis="y2",
         mode="lines+markers",
         line={"color": PALETTE[3]},
+        marker={"color": [PALETTE[3] if (r["orders"] or 0) >= MIN_ORDERS else GREY for r in rows], "size": 7},
         customdata=[r["orders"] for r in rows],
         hovertemplate=f"AOV {money.hover()} over %{{customdata:,d}} orders<extra>%{{x}}</extra>",
     )
@@ -210,7 +213,8 @@ def revenue(ctx: Context) -> str:
         margin={"r": 70},
     )  # fmt: skip
     _shade_partial(fig, [r["period"] for r in rows], grain, ctx.as_of)
-    return Chart(fig, height=340, timeseries=True, name="revenue").html()
+    note = f'<p class="note">Grey AOV points rest on fewer than {MIN_ORDERS} orders.</p>'
+    return Chart(fig, height=340, timeseries=True, name="revenue").html() + note
 
 
 # ---- Channels ------------------------------------------------------------------------------------
@@ -547,7 +551,7 @@ def cohorts(ctx: Context) -> str:
     cohorts_ = sorted({c["cohort"] for c in cells})
     ks = sorted({c["k"] for c in cells})
     sizes = {c["cohort"]: c["size"] for c in cells}
-    y = [f"{c:%Y-%m} (n={sizes[c]:,})" for c in cohorts_]
+    y = [f"{c:%Y-%m} (n={sizes[c]:,}{', few' if sizes[c] < MIN_COHORT else ''})" for c in cohorts_]
     z: list[list[float | None]] = [[None] * len(ks) for _ in cohorts_]
     text: list[list[str]] = [[""] * len(ks) for _ in cohorts_]
     for c in cells:
@@ -580,7 +584,8 @@ def cohorts(ctx: Context) -> str:
     )
     note = (
         '<p class="note">Month 0 is the first-order month (100%). Cells of the month not over yet say '
-        "“partial”; the colour scale leaves out month 0.</p>"
+        f"“partial”; the colour scale leaves out month 0. “few”: under {MIN_COHORT} customers, where "
+        "one customer moves the rate by 10 points or more.</p>"
     )
     return note + Chart(fig, height=max(260, 90 + 28 * len(cohorts_)), name="cohorts").html()
 
