@@ -55,7 +55,7 @@ p.note.warn{color:#b45309}
 .tablewrap{max-height:320px;overflow:auto;border:1px solid #e2e8f0;border-radius:8px}
 table.data{border-collapse:collapse;width:100%;font-size:12px}
 table.data th{position:sticky;top:0;background:#f8fafc;text-align:left;padding:5px 8px;color:#475569}
-table.data td{padding:4px 8px;border-top:1px solid #f1f5f9}
+table.data td{padding:4px 8px;border-top:1px solid #f1f5f9;white-space:nowrap}
 table.data td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.lift{border-collapse:collapse;width:100%;font-size:12px}
 table.lift th,table.lift td{padding:4px 8px;border-top:1px solid #f1f5f9;text-align:left}

@@ -53,11 +53,15 @@ def fmt_pct(v: float | None, digits: int = 0) -> str:
     return "–" if v is None else f"{100 * v:.{digits}f}%"
 
 
-def table(head: list[str], rows: list[list[str]], cls: str = "data") -> str:
-    """A plain HTML table; numbers right-aligned by the page CSS (td.n)."""
+def table(
+    head: list[str], rows: list[list[str]], cls: str = "data", text_cols: tuple[int, ...] = (0,)
+) -> str:
+    """A plain HTML table; number columns (all but `text_cols`) right-aligned by the page CSS."""
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"n" if i else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="{"" if i in text_cols else "n"}">{c}</td>' for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f'<div class="tablewrap"><table class="{cls}"><tr>{th}</tr>{body}</table></div>'
@@ -317,7 +321,7 @@ def channels(ctx: Context) -> str:
         f'<p class="note">New customers are credited to their first touch in their first-order month. '
         f"ROI = (first-order revenue − spend) / spend: what the first orders alone paid back; later "
         f"orders are in the attribution panel.</p>"
-        f"{table(head, body, 'data channels')}"
+        f"{table(head, body, 'data channels', text_cols=(0, 1))}"
     )
 
 
@@ -630,7 +634,7 @@ def email(ctx: Context) -> str:
     note = f'<p class="note">Grey bars: fewer than {MIN_DELIVERED} delivered emails, too few to compare.</p>'
     return (
         f'<div class="pair"><div>{Chart(fig, height=max(260, 60 + 40 * len(rows)), name="email").html()}'
-        f"</div><div>{table(head, body, 'data campaigns')}</div></div>{note}"
+        f"</div><div>{table(head, body, 'data campaigns', text_cols=(0, 3))}</div></div>{note}"
     )
 
 
