@@ -23,65 +23,74 @@ web_events as (
 
 email_events as (
 
-    select email_events.*, identity_map.person_id
-    from {{ ref('stg_sendgrid__events') }} as email_events
-    inner join identity_map
-        on identity_map.identifier_type = 'email' and identity_map.identifier_value = email_events.email
-    where email_events.event_at <= {{ lifecycle_as_of() }}
+    select * from {{ ref('int_email_events_resolved') }}
+    where person_id is not null and event_at <= {{ lifecycle_as_of() }}
 
 ),
 
 zendesk_users as (
 
-    select zendesk_users.*, identity_map.person_id
-    from {{ ref('stg_zendesk__users') }} as zendesk_users
-    inner join identity_map
-        on identity_map.identifier_type = 'zendesk_user_id'
-        and identity_map.identifier_value = zendesk_users.zendesk_user_key
+    select * from {{ ref('int_zendesk_users_resolved') }}
+    where person_id is not null
 
 ),
 
 tickets as (
 
-    select tickets.*, identity_map.person_id, zendesk_users.email as requester_email
-    from {{ ref('stg_zendesk__tickets') }} as tickets
-    inner join identity_map
-        on identity_map.identifier_type = 'zendesk_user_id'
-        and identity_map.identifier_value = tickets.requester_key
-    left join zendesk_users on zendesk_users.zendesk_user_key = tickets.requester_key
-    where tickets.created_at <= {{ lifecycle_as_of() }}
+    select * from {{ ref('int_tickets_resolved') }}
+    where person_id is not null and created_at <= {{ lifecycle_as_of() }}
 
 ),
 
+-- A Zendesk user record may carry no created_at or updated_at (a partial export; the generator
+-- writes neither). Then the time the record was loaded, never later than as_of, stands in, so a
+-- person known only from such a record still has a first-seen (and lead) time.
 persons as (
 
     select
-        person_id,
-        min(case when identifier_type = 'user_id' then identifier_value end) as user_id,
-        min(case when identifier_type = 'email' then identifier_value end) as any_email,
-        bool_or(identifier_type = 'email') as has_email_identifier
+        identity_map.person_id,
+        min(case when identity_map.identifier_type = 'user_id' then identity_map.identifier_value end)
+            as user_id,
+        min(case when identity_map.identifier_type = 'email' then identity_map.identifier_value end)
+            as any_email,
+        bool_or(identity_map.identifier_type = 'email') as has_email_identifier,
+        min(
+            coalesce(
+                zendesk_users.created_at,
+                zendesk_users.updated_at,
+                least(zendesk_users._loaded_at, {{ lifecycle_as_of() }})
+            )
+        ) as zendesk_first_seen_at
     from identity_map
-    group by person_id
+    left join zendesk_users
+        on identity_map.identifier_type = 'zendesk_user_id'
+        and zendesk_users.zendesk_user_key = identity_map.identifier_value
+    group by identity_map.person_id
 
 ),
 
 seen as (
 
-    select person_id, event_at as seen_at, 'web' as source from web_events
+    select person_id, event_at as seen_at, 'web' as source, cast(null as varchar) as event from web_events
     union all
-    select person_id, event_at as seen_at, 'email' as source from email_events
+    select person_id, event_at as seen_at, 'email' as source, event from email_events
     union all
-    select person_id, created_at as seen_at, 'ticket' as source from tickets
+    select person_id, created_at as seen_at, 'ticket' as source, cast(null as varchar) as event from tickets
 
 ),
 
+-- One pass over the activity: first and last seen, and the email and ticket counts.
 seen_per_person as (
 
     select
         person_id,
         min(seen_at) as first_seen_at,
         max(seen_at) as last_seen_at,
-        bool_or(source = 'web') as has_web_activity
+        bool_or(source = 'web') as has_web_activity,
+        count(*) filter (where source = 'email' and event = 'delivered') as delivered_emails,
+        count(*) filter (where source = 'email' and event = 'open') as email_opens,
+        count(*) filter (where source = 'email' and event = 'click') as email_clicks,
+        count(*) filter (where source = 'ticket') as tickets_total
     from seen
     group by person_id
 
@@ -149,39 +158,6 @@ latest_contact as (
 
 ),
 
--- A Zendesk user record may carry no created_at or updated_at (a partial export; the generator
--- writes neither). Then the time the record was loaded, never later than as_of, stands in, so a
--- person known only from such a record still has a first-seen (and lead) time.
-zendesk_first_seen as (
-
-    select
-        person_id,
-        min(coalesce(created_at, updated_at, least(_loaded_at, {{ lifecycle_as_of() }}))) as first_seen_at
-    from zendesk_users
-    group by person_id
-
-),
-
-email_activity as (
-
-    select
-        person_id,
-        count(*) filter (where event = 'delivered') as delivered_emails,
-        count(*) filter (where event = 'open') as email_opens,
-        count(*) filter (where event = 'click') as email_clicks
-    from email_events
-    group by person_id
-
-),
-
-ticket_activity as (
-
-    select person_id, count(*) as tickets_total
-    from tickets
-    group by person_id
-
-),
-
 final as (
 
     select
@@ -190,29 +166,26 @@ final as (
         persons.user_id,
         latest_contact.phone,
         latest_contact.name,
-        coalesce(seen_per_person.first_seen_at, zendesk_first_seen.first_seen_at) as first_seen_at,
+        coalesce(seen_per_person.first_seen_at, persons.zendesk_first_seen_at) as first_seen_at,
         seen_per_person.last_seen_at,
         coalesce(seen_per_person.has_web_activity, false) as has_web_activity,
         first_lead_signal.lead_signal_at is not null or persons.has_email_identifier as is_lead,
         case
             when first_lead_signal.lead_signal_at is not null then first_lead_signal.lead_signal_at
             when persons.has_email_identifier
-                then coalesce(seen_per_person.first_seen_at, zendesk_first_seen.first_seen_at)
+                then coalesce(seen_per_person.first_seen_at, persons.zendesk_first_seen_at)
         end as lead_at,
         coalesce(first_lead_signal.lead_signal, case when persons.has_email_identifier then 'email' end)
             as lead_signal,
-        coalesce(email_activity.delivered_emails, 0) as delivered_emails,
-        coalesce(email_activity.email_opens, 0) as email_opens,
-        coalesce(email_activity.email_clicks, 0) as email_clicks,
-        coalesce(ticket_activity.tickets_total, 0) as tickets_total
+        coalesce(seen_per_person.delivered_emails, 0) as delivered_emails,
+        coalesce(seen_per_person.email_opens, 0) as email_opens,
+        coalesce(seen_per_person.email_clicks, 0) as email_clicks,
+        coalesce(seen_per_person.tickets_total, 0) as tickets_total
     from persons
     left join seen_per_person on seen_per_person.person_id = persons.person_id
-    left join zendesk_first_seen on zendesk_first_seen.person_id = persons.person_id
     left join first_lead_signal on first_lead_signal.person_id = persons.person_id
     left join latest_email on latest_email.person_id = persons.person_id
     left join latest_contact on latest_contact.person_id = persons.person_id
-    left join email_activity on email_activity.person_id = persons.person_id
-    left join ticket_activity on ticket_activity.person_id = persons.person_id
 
 )
 

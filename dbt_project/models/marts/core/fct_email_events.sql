@@ -1,8 +1,8 @@
 {#-
-    One row per de-duplicated SendGrid event with its person (NULL when the address is invalid).
-    A view: the person is one hash join on the email, cheaper at each read than rewriting every
-    event of the year each run (identity merges can change any row's person); the published copy
-    for BI is a table.
+    One row per de-duplicated SendGrid event with its person (NULL when the address is invalid),
+    resolved once in int_email_events_resolved. A view: the person is one hash join on the email,
+    cheaper at each read than rewriting every event of the year each run (identity merges can
+    change any row's person); the published copy for BI is a table.
 -#}
 {{ config(materialized='view') }}
 
@@ -10,14 +10,7 @@ with
 
 email_events as (
 
-    select * from {{ ref('stg_sendgrid__events') }}
-
-),
-
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_email_events_resolved') }}
 
 ),
 
@@ -27,7 +20,7 @@ final as (
         email_events.sg_event_id,
         email_events.event,
         email_events.email,
-        identity_map.person_id,
+        email_events.person_id,
         email_events.event_at,
         email_events.campaign_id,
         email_events.campaign_name,
@@ -36,7 +29,6 @@ final as (
         email_events.sg_message_id,
         email_events.asm_group_id
     from email_events
-    left join identity_map on identity_map.identifier_value = email_events.email
 
 )
 

@@ -1,9 +1,10 @@
--- Latest version of each ticket (status deleted left out, SPEC 4.3) with metrics and person.
+-- Latest version of each ticket (status deleted left out, SPEC 4.3) with metrics and person
+-- (resolved once in int_tickets_resolved).
 with
 
 tickets as (
 
-    select * from {{ ref('stg_zendesk__tickets') }}
+    select * from {{ ref('int_tickets_resolved') }}
     where status is distinct from 'deleted'
 
 ),
@@ -14,18 +15,11 @@ metrics as (
 
 ),
 
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
-    where identifier_type = 'zendesk_user_id'
-
-),
-
 final as (
 
     select
         tickets.ticket_id,
-        identity_map.person_id,
+        tickets.person_id,
         tickets.requester_id,
         tickets.status,
         tickets.priority,
@@ -45,7 +39,6 @@ final as (
         tickets.status in ('new', 'open', 'pending', 'hold') as is_open
     from tickets
     left join metrics on metrics.ticket_id = tickets.ticket_id
-    left join identity_map on identity_map.identifier_value = tickets.requester_key
 
 )
 
