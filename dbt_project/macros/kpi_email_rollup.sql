@@ -212,3 +212,25 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#-
+    The contract types (BI-friendly, the same on DuckDB and PostgreSQL; see the yml data_type) of
+    the kpi_email_rollup columns after the month: the select list both email marts end with.
+-#}
+{% macro kpi_email_rollup_typed_columns() -%}
+    cast(campaign_name as varchar) as campaign_name,
+    cast(campaign_id as varchar) as campaign_id,
+    {%- for count in [
+        'processed', 'delivered', 'bounces', 'drops', 'deferrals', 'opens', 'unique_opens', 'clicks',
+        'unique_clicks', 'unsubscribes', 'unique_unsubscribes', 'spam_reports', 'attributed_orders'
+    ] %}
+    cast({{ count }} as bigint) as {{ count }},
+    {%- endfor %}
+    cast(attributed_revenue as decimal(18,2)) as attributed_revenue,
+    {%- for rate in [
+        'delivery_rate', 'open_rate', 'click_rate', 'click_to_open_rate', 'bounce_rate', 'unsubscribe_rate',
+        'spam_rate'
+    ] %}
+    cast({{ rate }} as double precision) as {{ rate }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

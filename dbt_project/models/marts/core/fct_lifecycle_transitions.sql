@@ -43,36 +43,45 @@ orders_with_next as (
 
 ),
 
-reach_points as (
+-- Sequence numbers order the points of one person at the same instant: reach 1, acquisition 2, then
+-- for the n-th order: the order itself 10 + 3n, its at_risk lapse 11 + 3n, its churn lapse 12 + 3n.
+-- A milestone counts only before the person's first order; reach also only before acquisition.
+milestone_rules as (
 
-    select
-        persons.person_id,
-        persons.first_seen_at as point_at,
-        1 as point_sequence,
-        'reach' as to_stage,
-        'first_seen' as trigger,
-        cast(null as varchar) as order_id
-    from persons
-    left join first_orders on first_orders.person_id = persons.person_id
-    where persons.first_seen_at is not null
-        and (persons.lead_at is null or persons.first_seen_at < persons.lead_at)
-        and (first_orders.first_order_at is null or persons.first_seen_at < first_orders.first_order_at)
+    select 'reach' as to_stage, 'first_seen' as trigger, 1 as point_sequence
+    union all
+    select 'acquisition' as to_stage, 'became_lead' as trigger, 2 as point_sequence
 
 ),
 
-acquisition_points as (
+milestones as (
 
     select
         persons.person_id,
-        persons.lead_at as point_at,
-        2 as point_sequence,
-        'acquisition' as to_stage,
-        'became_lead' as trigger,
-        cast(null as varchar) as order_id
+        case when milestone_rules.to_stage = 'reach' then persons.first_seen_at else persons.lead_at end as point_at,
+        case when milestone_rules.to_stage = 'reach' then persons.lead_at end as before_at,
+        milestone_rules.point_sequence,
+        milestone_rules.to_stage,
+        milestone_rules.trigger
     from persons
-    left join first_orders on first_orders.person_id = persons.person_id
-    where persons.lead_at is not null
-        and (first_orders.first_order_at is null or persons.lead_at < first_orders.first_order_at)
+    cross join milestone_rules
+
+),
+
+milestone_points as (
+
+    select
+        milestones.person_id,
+        milestones.point_at,
+        milestones.point_sequence,
+        milestones.to_stage,
+        milestones.trigger,
+        cast(null as varchar) as order_id
+    from milestones
+    left join first_orders on first_orders.person_id = milestones.person_id
+    where milestones.point_at is not null
+        and (milestones.before_at is null or milestones.point_at < milestones.before_at)
+        and (first_orders.first_order_at is null or milestones.point_at < first_orders.first_order_at)
 
 ),
 
@@ -89,8 +98,7 @@ order_points as (
 
 ),
 
--- Sequence numbers order the points of one person at the same instant: reach 1, acquisition 2, then
--- for the n-th order: the order itself 10 + 3n, its at_risk lapse 11 + 3n, its churn lapse 12 + 3n.
+-- Lapse sequence numbers (11 + 3n at_risk, 12 + 3n churned) as commented at milestones.
 -- A lapse happens `lapse_days` after an order when no next order came first and it is before as_of.
 lapse_rules as (
 
@@ -133,9 +141,7 @@ lapse_points as (
 
 stage_points as (
 
-    select * from reach_points
-    union all
-    select * from acquisition_points
+    select * from milestone_points
     union all
     select * from order_points
     union all

@@ -1,10 +1,9 @@
 {#-
     Funnel per period (SPEC 7): visitors, new leads, new customers and days to convert, at three
-    grains in one table (period_grain = day | week | month; weeks start on Monday, ISO).
-    Every period from the first activity to as_of has a row, zeros included.
+    grains in one table (period_grain = day | week | month; weeks start on Monday, ISO; macros
+    kpi_period_spine and kpi_per_period). Every period from the first activity to as_of has a row,
+    zeros included.
 -#}
-{%- set grains = ['day', 'week', 'month'] -%}
-
 with
 
 web_events as (
@@ -70,69 +69,36 @@ activity_bounds as (
 
 ),
 
-days as (
-
-    {{ kpi_day_spine(
-        '(select first_activity_at from activity_bounds)',
-        '(' ~ lifecycle_as_of() ~ ')'
-    ) }}
-
-),
-
 periods as (
 
-    {% for grain in grains %}
-        select distinct
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
-        from days
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ kpi_period_spine('(select first_activity_at from activity_bounds)', '(' ~ lifecycle_as_of() ~ ')') }}
 
 ),
 
 visitors as (
 
-    {% for grain in grains %}
-        select
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start,
-            {# person_days rows are already distinct per day: only weeks and months need a distinct count. #}
-            {% if grain == 'day' %}count(*){% else %}count(distinct person_id){% endif %} as visitors
-        from person_days
-        group by 1, 2
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {% call(grain) kpi_per_period('person_days', 'day') %}
+        {#- person_days rows are already distinct per day: only weeks and months need a distinct count. #}
+        {% if grain == 'day' %}count(*){% else %}count(distinct person_id){% endif %} as visitors
+    {% endcall %}
 
 ),
 
 new_leads as (
 
-    {% for grain in grains %}
-        select
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'lead_at') }} as date) as period_start,
-            count(*) as new_leads
-        from lead_entries
-        group by 1, 2
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {% call(grain) kpi_per_period('lead_entries', 'lead_at') %}
+        count(*) as new_leads
+    {% endcall %}
 
 ),
 
 new_customers as (
 
-    {% for grain in grains %}
-        select
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'first_order_at') }} as date) as period_start,
-            count(*) as new_customers,
-            count(days_to_convert) as converted_leads,
-            percentile_cont(0.5) within group (order by days_to_convert) as median_days_to_convert
-        from first_orders
-        group by 1, 2
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {% call(grain) kpi_per_period('first_orders', 'first_order_at') %}
+        count(*) as new_customers,
+        count(days_to_convert) as converted_leads,
+        percentile_cont(0.5) within group (order by days_to_convert) as median_days_to_convert
+    {% endcall %}
 
 ),
 

@@ -3,10 +3,9 @@
     orders, gross, refunds and net revenue, AOV = net revenue / orders, and new (first orders) vs
     returning (later orders) revenue. Refunds count against the period of the order they refund,
     so a period's numbers only change when a late refund arrives. Every period from the first order
-    to as_of has a row (AOV NULL when there are no orders).
+    to as_of has a row (AOV NULL when there are no orders). Periods: macros kpi_period_spine and
+    kpi_per_period.
 -#}
-{%- set grains = ['day', 'week', 'month'] -%}
-
 with
 
 orders as (
@@ -15,41 +14,23 @@ orders as (
 
 ),
 
-days as (
-
-    {{ kpi_day_spine('(select min(ordered_at) from orders)', '(' ~ lifecycle_as_of() ~ ')') }}
-
-),
-
 periods as (
 
-    {% for grain in grains %}
-        select distinct
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'day') }} as date) as period_start
-        from days
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ kpi_period_spine('(select min(ordered_at) from orders)', '(' ~ lifecycle_as_of() ~ ')') }}
 
 ),
 
 per_period as (
 
-    {% for grain in grains %}
-        select
-            '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'ordered_at') }} as date) as period_start,
-            count(*) as orders,
-            sum(case when order_number = 1 then 1 else 0 end) as new_customer_orders,
-            sum(gross_total) as gross_revenue,
-            sum(refunded_amount) as refunds,
-            sum(net_revenue) as net_revenue,
-            sum(case when order_number = 1 then net_revenue else 0 end) as new_revenue,
-            sum(case when order_number > 1 then net_revenue else 0 end) as returning_revenue
-        from orders
-        group by 1, 2
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {% call(grain) kpi_per_period('orders', 'ordered_at') %}
+        count(*) as orders,
+        sum(case when order_number = 1 then 1 else 0 end) as new_customer_orders,
+        sum(gross_total) as gross_revenue,
+        sum(refunded_amount) as refunds,
+        sum(net_revenue) as net_revenue,
+        sum(case when order_number = 1 then net_revenue else 0 end) as new_revenue,
+        sum(case when order_number > 1 then net_revenue else 0 end) as returning_revenue
+    {% endcall %}
 
 ),
 
