@@ -34,6 +34,17 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One persistent `prefect server start` per test process, for tests that run `lifecycle` commands
+    as subprocesses (`prefect_server.env()`): a scheduled user has one server, and each temporary one
+    cost 10-20 s per command (tests/prefect_server.py)."""
+    from tests.prefect_server import persistent_server
+
+    with persistent_server(tmp_path_factory.mktemp("prefect-server")) as server:
+        yield server
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings for a fresh, empty data dir, with the process environment pointed at it."""

@@ -1,4 +1,4 @@
-"""End to end: `lifecycle run` as a subprocess on small generated data, against the session's Prefect server.
+"""End to end: `lifecycle run` as a subprocess on small generated data, against a persistent Prefect server.
 
 In order (one data dir, module scope, since each full run costs a dbt build):
 1. a clean run while two BI readers hold the previously published file: exit 0, marts, audiences,
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.e2e.cli import lifecycle
 from tests.ops.marts_fixture import make_marts_warehouse
 from tests.ops.readers import BiReader
 
@@ -32,33 +30,12 @@ START = date(2026, 3, 2)
 BUILD_METADATA = {"fit_id", "fitted_at"}
 
 
-def lifecycle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
 def _tree_digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-
-
-@pytest.fixture(scope="module")
-def env() -> dict[str, str]:
-    """Each `lifecycle` subprocess runs Prefect as a user would: its own temporary server, with history in
-    DIR/.prefect (so the artifacts can be read back from there). Not the session harness: under heavy CI
-    load its fixed 60 s start-up limit was too short, a subprocess may take longer."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.pop("PREFECT_HOME", None)
-    return {**env, "CI": "true", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"}
 
 
 @pytest.fixture(scope="module")
@@ -129,27 +106,16 @@ def test_bi_readers_were_never_blocked_during_the_run(first_run) -> None:
     assert reopen["runs"] == ["placeholder", new_run]  # then the new file, whole
 
 
-def _artifacts(settings) -> dict[str, str]:
-    """The run's `lifecycle-*` artifacts as the Prefect server stored them (its database in DIR/.prefect)."""
-    import sqlite3
-
-    con = sqlite3.connect(settings.root / ".prefect" / "prefect.db")
-    try:
-        return dict(con.execute("select key, data from artifact where key like 'lifecycle-%'").fetchall())
-    finally:
-        con.close()
-
-
 def _table_rows(data: str) -> list[dict]:
     rows = json.loads(data)
     return json.loads(rows) if isinstance(rows, str) else rows  # a table artifact is JSON in JSON
 
 
-def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
-    """The run's artifacts as the Prefect server stored them (its database in DIR/.prefect)."""
+def test_run_summary_artifacts_are_in_prefect(first_run, prefect_server) -> None:
+    """The run's artifacts as the Prefect server stored them."""
     settings, proc, _ = first_run
     assert proc.returncode == 0
-    arts = _artifacts(settings)
+    arts = prefect_server.artifacts(settings.root)
     assert {"lifecycle-run-summary", "lifecycle-run-steps", "lifecycle-ingest", "lifecycle-dbt-build"} <= set(
         arts
     )
@@ -160,13 +126,14 @@ def test_run_summary_artifacts_are_in_prefect(first_run) -> None:
     assert [r["step"] for r in rows][:5] == ["ingest", "erasure", "raw gate", "dbt build", "mart gate"]
 
 
-def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run) -> None:
+def test_production_run_leaves_unit_tests_out_and_ci_runs_every_one(first_run, prefect_server) -> None:
     """The scheduled run skips dbt unit tests (fixed inputs, same answer every run); here they all run."""
     from flows.transform.dbt import run_dbt
 
     settings, proc, _ = first_run
     assert proc.returncode == 0
-    counts = {r["item"]: r["count"] for r in _table_rows(_artifacts(settings)["lifecycle-dbt-build"])}
+    build = prefect_server.artifacts(settings.root)["lifecycle-dbt-build"]
+    counts = {r["item"]: r["count"] for r in _table_rows(build)}
     assert counts["unit tests"] == 0 and counts["tests passed"] > 100, counts
 
     result = run_dbt(settings, ["test", "--select", "test_type:unit"])
@@ -261,55 +228,3 @@ def test_gate_breaking_input_fails_clearly_and_touches_nothing_published(first_r
     assert last.endswith("skipped: dbt build, mart gate, publish, sync, report"), last
     assert _tree_digest(settings.published_dir) == published_before
     assert _tree_digest(settings.outbound_dir) == outbound_before
-
-
-def test_a_run_blocked_by_one_bad_message_is_unblocked_by_the_quarantine_command_it_names(
-    env, tmp_path
-) -> None:
-    """The analytics engineer's morning: last night's run was blocked by one web message dated 2099.
-    The failure names the rows and the command; they run that command, and the next run passes
-    (the message is in raw.rejects with its reason, and nothing else moved)."""
-    data = tmp_path / "data"
-    gen = lifecycle(
-        env, "generate", "--data-dir", str(data), "--customers", "120", "--days", "30",
-        "--seed", "5", "--start", START.isoformat(), "--dirty-rate", "0",
-    )  # fmt: skip
-    assert gen.returncode == 0, gen.stderr
-    future = {
-        "type": "track",
-        "event": "Product Viewed",
-        "messageId": "msg-from-2099",
-        "anonymousId": "anon-2099",
-        "timestamp": "2099-01-01T00:00:00Z",
-        "properties": {},
-    }
-    (data / "raw" / "web" / "zz_late.jsonl").write_text(json.dumps(future) + "\n")
-
-    blocked = lifecycle(env, "run", "--data-dir", str(data))
-
-    assert blocked.returncode == 1
-    assert "FAILED at raw gate" in blocked.stdout.strip().splitlines()[-1]
-    hint = [line for line in blocked.stderr.splitlines() if "lifecycle quarantine" in line]
-    assert hint == [
-        "lifecycle run: raw_web.timestamps_in_window blocks on 1 row(s) of raw.segment_events "
-        "(web/zz_late.jsonl:1); `lifecycle quarantine --check raw_web.timestamps_in_window` moves them "
-        "to raw.rejects with a reason"
-    ], blocked.stderr
-    moved = lifecycle(env, "quarantine", "--check", "raw_web.timestamps_in_window", "--data-dir", str(data))
-    assert moved.returncode == 0, moved.stderr
-
-    passed = lifecycle(env, "run", "--data-dir", str(data))
-
-    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-3000:]
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    try:
-        rejects = con.execute(
-            "select reason from raw.rejects where source = 'web' and raw_text like '%msg-from-2099%'"
-        ).fetchall()
-        left = con.execute(
-            "select count(*) from raw.segment_events where message_id = 'msg-from-2099'"
-        ).fetchall()
-    finally:
-        con.close()
-    assert len(rejects) == 1 and "timestamps_in_window" in rejects[0][0]
-    assert left == [(0,)]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +14,7 @@ import pytest
 
 from flows.errors import LifecycleError
 from flows.serve import INGEST_DEPLOYMENT, RUN_DEPLOYMENT, build_deployments
+from tests.prefect_server import clean_env, free_port, start_process, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,32 +77,6 @@ def _loaded(data_dir: Path, rel: str) -> int | None:
         os.close(fd)
 
 
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "PREFECT_HOME"}
-    env.update({"CI": "true", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"})
-    return env
-
-
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """A child in its own process group (so the test can stop it and everything it started)."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C to the whole group, then SIGKILL after 30 s; never leaves a process behind."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (flow-run children, server)
-    proc.wait()
-
-
 def _serve_until_loaded(data_dir: Path, env: dict[str, str], log: Path, port: int) -> None:
     """Start `lifecycle serve` (ingest every 5 s), drop a file, wait for a scheduled run to load it."""
     _spend_file(data_dir / "raw" / "spend" / "2026-01.csv", "2026-01-05", rows=3)
@@ -119,7 +92,7 @@ def _serve_until_loaded(data_dir: Path, env: dict[str, str], log: Path, port: in
         "--port",
         str(port),
     ]
-    proc = _start(cmd, env, log)
+    proc = start_process(cmd, env, log)
     try:
         # The first scheduled run loads the file that was there before serve started ...
         deadline = time.monotonic() + 240
@@ -137,13 +110,7 @@ def _serve_until_loaded(data_dir: Path, env: dict[str, str], log: Path, port: in
         assert rows == 4
         assert "lifecycle serve: ingest every 5s" in log.read_text()
     finally:
-        _stop(proc)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        stop_process(proc)
 
 
 @pytest.mark.slow
@@ -154,41 +121,12 @@ def test_serve_schedules_fire_on_its_local_server(tmp_path) -> None:
     the user's view: start serve, drop a raw file, and see it in the warehouse without doing anything.
     """
     data_dir = tmp_path / "data"
-    port = _free_port()
-    _serve_until_loaded(data_dir, _clean_env(), tmp_path / "serve.log", port)
+    port = free_port()
+    _serve_until_loaded(data_dir, clean_env(), tmp_path / "serve.log", port)
     server_log = data_dir / ".prefect" / "server.log"
     assert "Can't evaluate bulk DML" not in server_log.read_text()  # the SQLAlchemy 2.1 scheduler bug
     with pytest.raises(OSError):  # the local server stopped with serve
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    """A persistent `prefect server start` in its own process, as an analytics engineer runs one.
-    Yields (API URL, server log path); shared by the tests of this module to start it once."""
-    import httpx
-
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
-    server_log = home / "server.log"
-    server = _start(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        dict(_clean_env(), PREFECT_HOME=str(home / "home")),
-        server_log,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/api"
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, server_log.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, server_log.read_text()
-            time.sleep(1)
-        yield url, server_log
-    finally:
-        _stop(server)
 
 
 @pytest.mark.slow
@@ -196,11 +134,9 @@ def test_serve_schedules_fire_on_a_persistent_prefect_server(prefect_server, tmp
     """With PREFECT_API_URL pointing at a `prefect server start` of its own, the schedule fires too."""
     import httpx
 
-    url, server_log = prefect_server
+    url, server_log = prefect_server.url, prefect_server.log
     data_dir = tmp_path / "data"
-    _serve_until_loaded(
-        data_dir, dict(_clean_env(), PREFECT_API_URL=url), tmp_path / "serve.log", _free_port()
-    )
+    _serve_until_loaded(data_dir, dict(clean_env(), PREFECT_API_URL=url), tmp_path / "serve.log", free_port())
     runs = httpx.post(
         f"{url}/flow_runs/filter",
         json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 50},
@@ -256,13 +192,13 @@ def test_process_workers_run_the_deployments_and_the_run_lock_holds_across_worke
     their files: two writers at once would have failed on DuckDB's own file lock."""
     import fcntl
 
-    url, _ = prefect_server
+    url = prefect_server.url
     data_dir = tmp_path / "data"
     _spend_file(data_dir / "raw" / "spend" / "2026-01.csv", "2026-01-05", rows=3)
     erasure = data_dir / "raw" / "erasure" / "requests.csv"
     erasure.parent.mkdir(parents=True)
     erasure.write_text("email,requested_at\nnobody@example.com,2026-01-02T00:00:00Z\n")
-    env = dict(_clean_env(), PREFECT_API_URL=url, PREFECT_WORKER_QUERY_SECONDS="1")
+    env = dict(clean_env(), PREFECT_API_URL=url, PREFECT_WORKER_QUERY_SECONDS="1")
     deploy = subprocess.run(
         [
             sys.executable,
@@ -293,7 +229,7 @@ def test_process_workers_run_the_deployments_and_the_run_lock_holds_across_worke
     lock = os.open(data_dir / ".run.lock", os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(lock, fcntl.LOCK_EX)  # a manual `lifecycle run` in progress
     workers = [
-        _start(
+        start_process(
             [sys.executable, "-m", "prefect", "worker", "start", "--pool", "lifecycle-test", "--limit", "1"],
             env,
             log,
@@ -325,4 +261,4 @@ def test_process_workers_run_the_deployments_and_the_run_lock_holds_across_worke
         if lock >= 0:
             os.close(lock)
         for proc in workers:
-            _stop(proc)
+            stop_process(proc)
