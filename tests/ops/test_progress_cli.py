@@ -53,10 +53,12 @@ def test_lifecycle_build_off_a_terminal_shows_its_start_and_end_lines(
     assert "\x1b" not in out
 
 
-def test_lifecycle_build_on_a_terminal_shows_done_over_total_nodes(built_warehouse, tmp_path) -> None:
+def test_lifecycle_build_on_a_terminal_shows_done_over_total_nodes(
+    built_warehouse, prefect_server, tmp_path
+) -> None:
     """The user's view on a terminal: `lifecycle build` in a pseudo-terminal draws a live bar that
     reads done/total dbt nodes (it read "23/?" before dbt's node count was passed on), and the end
-    line gives the same total."""
+    line gives the same total. The command talks to a persistent Prefect server, as a user's does."""
     import os
     import pty
     import re
@@ -68,9 +70,8 @@ def test_lifecycle_build_on_a_terminal_shows_done_over_total_nodes(built_warehou
 
     data = tmp_path / "data"
     shutil.copytree(built_warehouse.data_dir, data, ignore=shutil.ignore_patterns(".prefect"))
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "LIFECYCLE_NO_PROGRESS")}
+    env = {k: v for k, v in prefect_server.env().items() if k not in ("CI", "LIFECYCLE_NO_PROGRESS")}
     env.update({"TERM": "xterm", "COLUMNS": "160"})
-    env = {k: v for k, v in env.items() if not k.startswith("PREFECT_API")}
     primary, secondary = pty.openpty()
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
