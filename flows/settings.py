@@ -98,11 +98,39 @@ class Settings(BaseSettings):
         return self.root / "dbt_target"
 
 
-def configure_environment(settings: Settings) -> None:
-    """Set process environment the libraries read at import time.
+class EnvironmentChange:
+    """What `configure_environment` changed in `os.environ`, to put back.
+
+    Used as a context manager it restores the previous values on exit (innermost first when
+    nested), so a step pointed at another data dir (a replay's warehouse, a test's copy) leaves the
+    caller's environment as it found it. Called bare, the change simply stays for the process, as a
+    command's own settings should.
+    """
+
+    def __init__(self, previous: dict[str, str | None]) -> None:
+        self._previous = previous
+
+    def restore(self) -> None:
+        for key, value in self._previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._previous = {}
+
+    def __enter__(self) -> EnvironmentChange:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+
+def configure_environment(settings: Settings) -> EnvironmentChange:
+    """Set process environment the libraries read at import time; returns what to restore.
 
     Must run before `prefect` is imported: Prefect reads PREFECT_HOME once. Telemetry is off because
     there is no network here and users should not be surprised by phone-home traffic.
+    `with configure_environment(settings):` restores the previous environment on exit.
     """
     settings.root.mkdir(parents=True, exist_ok=True)
     defaults = {
@@ -115,8 +143,13 @@ def configure_environment(settings: Settings) -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING" if not settings.debug else "INFO",
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
     }
+    # These must follow the chosen data dir even if a parent process set them.
+    forced = {
+        "LIFECYCLE_DATA_DIR": str(settings.root),
+        "LIFECYCLE_WAREHOUSE": str(settings.warehouse_path),
+    }
+    previous = {key: os.environ.get(key) for key in (*defaults, *forced)}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
-    # These must follow the chosen data dir even if a parent process set them.
-    os.environ["LIFECYCLE_DATA_DIR"] = str(settings.root)
-    os.environ["LIFECYCLE_WAREHOUSE"] = str(settings.warehouse_path)
+    os.environ.update(forced)
+    return EnvironmentChange(previous)

@@ -13,14 +13,19 @@ from tests.activation.mini_warehouse import SEGMENTS_YML
 
 @pytest.fixture
 def make_settings(tmp_path: Path):
-    """Settings for a fresh data dir with a given segments.yml text."""
+    """Settings for a fresh data dir with a given segments.yml text; the environment each one
+    points at the data dir is restored after the test (the last made first)."""
     from flows.settings import Settings, configure_environment
+
+    changes = []
 
     def _make(yml: str = SEGMENTS_YML, name: str = "data") -> Any:
         seg_file = tmp_path / f"{name}-segments.yml"
         seg_file.write_text(textwrap.dedent(yml))
         s = Settings(data_dir=tmp_path / name, segments_file=seg_file)
-        configure_environment(s)
+        changes.append(configure_environment(s))
         return s
 
-    return _make
+    yield _make
+    for change in reversed(changes):
+        change.restore()

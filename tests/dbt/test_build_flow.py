@@ -34,13 +34,13 @@ def _artifact_rows(flow_run_id) -> list[dict]:
 
 
 def test_one_invocation_reports_every_node_and_names_the_failed_test(
-    prefect_harness, built_warehouse, tmp_path
+    prefect_harness, built_warehouse, tmp_path, request
 ) -> None:
     from flows.transform.build import dbt_build_flow
 
     settings = Settings(data_dir=tmp_path / "data")
     shutil.copytree(built_warehouse.root, settings.root)
-    configure_environment(settings)
+    request.addfinalizer(configure_environment(settings).restore)
     select = "stg_marketing__spend"
 
     state = dbt_build_flow(settings, select=select, return_state=True)

@@ -123,9 +123,9 @@ def identity(con) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
+def built(tmp_path_factory, request) -> dict:
     s = Settings(data_dir=Path(tmp_path_factory.mktemp("identity")) / "data")
-    configure_environment(s)
+    request.addfinalizer(configure_environment(s).restore)  # the module's environment only
     with open_warehouse(s) as con:
         first_load().write(con)
     run_dbt(s, ["build", "--indirect-selection", "cautious", "--select", CORE_SELECTION])

@@ -65,10 +65,10 @@ def snapshot(con) -> dict[str, list[tuple]]:
 # 0: the default high-water mark; 2880 minutes: a lookback that re-reads the whole first load in the
 # second build, so every incremental model must drop what it already holds.
 @pytest.mark.parametrize("lookback_minutes", [0, 2880])
-def test_incremental_build_equals_full_refresh(tmp_path: Path, lookback_minutes: int) -> None:
+def test_incremental_build_equals_full_refresh(tmp_path: Path, lookback_minutes: int, request) -> None:
     s = Settings(data_dir=tmp_path / "data")
     lookback = {"incremental_lookback_minutes": lookback_minutes}
-    configure_environment(s)
+    request.addfinalizer(configure_environment(s).restore)
     first, second = split(first_load())
     with open_warehouse(s) as con:
         first.write(con, loaded_at=datetime(2026, 11, 1))
