@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +23,37 @@ from flows.settings import Settings
 RAW_SCHEMA_SQL = Path(__file__).resolve().parent / "sources" / "schema.sql"
 
 
+@functools.cache
+def _raw_schema_columns() -> frozenset[tuple[str, str]]:
+    """Every (relation, column) schema.sql declares in `raw`, read once per process from an
+    in-memory database the DDL is applied to (so added columns count, not only tables)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(RAW_SCHEMA_SQL.read_text())
+        return frozenset(fetch_all(con, _RAW_COLUMNS_SQL))
+    finally:
+        con.close()
+
+
+_RAW_COLUMNS_SQL = (
+    "select table_name, column_name from information_schema.columns "
+    "where table_catalog = current_database() and table_schema = 'raw'"
+)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Apply schema.sql when the warehouse lacks any relation or column it declares: on the first
+    write to a new file, and after an upgrade adds a table or column. Otherwise only the catalog
+    is read, so ordinary write connections run no DDL. Returns whether the DDL ran."""
+    if _raw_schema_columns() <= set(fetch_all(con, _RAW_COLUMNS_SQL)):
+        return False
+    con.execute(RAW_SCHEMA_SQL.read_text())
+    return True
+
+
 def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; creates the raw schema on first write."""
+    """Open the warehouse; a write connection creates or upgrades the raw schema when it is missing
+    or outdated (ensure_raw_schema)."""
     settings.root.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {}
     if settings.duckdb_threads:
@@ -39,7 +69,7 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
             raise
         con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
     if not read_only:
-        con.execute(RAW_SCHEMA_SQL.read_text())
+        ensure_raw_schema(con)
     return con
 
 

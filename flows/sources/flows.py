@@ -1,14 +1,11 @@
 """Prefect wiring for ingest: one task per source, one flow for `lifecycle ingest`.
 
 Thin on purpose: all logic lives in plain functions (`ingest.py`, `zendesk_api.py`) that tests
-call directly. Sources run as tasks one after the other, each on its own DuckDB connection.
-Connections are opened one at a time because opening one applies schema.sql, and concurrent DDL
-on one catalog would conflict.
+call directly. Sources run as tasks one after the other, each on its own DuckDB connection (the
+first write connection to a new or outdated warehouse applies schema.sql: warehouse.connect).
 """
 
 from __future__ import annotations
-
-import threading
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -18,17 +15,10 @@ from flows.sources.ingest import SOURCES, ingest_files
 from flows.sources.summary import IngestSummary, SourceSummary
 from flows.warehouse import connect
 
-_CONNECT_LOCK = threading.Lock()
-
-
-def _connect(settings: Settings):
-    with _CONNECT_LOCK:
-        return connect(settings)
-
 
 @task(name="ingest-source", cache_policy=NONE, task_run_name="ingest-{source}")
 def ingest_source_task(settings: Settings, source: str) -> SourceSummary:
-    con = _connect(settings)
+    con = connect(settings)
     try:
         summary = ingest_files(con, settings, source)
     finally:
@@ -49,7 +39,7 @@ def ingest_zendesk_api_task(settings: Settings) -> SourceSummary:
     """Retried once as a whole: pages already committed are not fetched again (stored cursor)."""
     from flows.sources.zendesk_api import ingest_api
 
-    con = _connect(settings)
+    con = connect(settings)
     try:
         summary = ingest_api(settings, con)
     finally:
@@ -74,7 +64,6 @@ def ingest_flow(
         from flows.errors import LifecycleError
 
         raise LifecycleError(f"unknown source {unknown[0]!r}", hint=f"use one of {', '.join(SOURCES)} or all")
-    _connect(settings).close()  # apply schema.sql once, before tasks open their own connections
     # One source after the other: each batch already uses every core inside DuckDB, and
     # concurrent sources shared one memory limit (two 512 MiB batches spilled to disk): measured
     # 3.5x slower at 10k persons than in sequence (DECISIONS.md "Ingest: transactions ...").

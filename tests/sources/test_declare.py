@@ -99,3 +99,43 @@ def test_check_order_must_name_every_check():
     broken = dataclasses.replace(tickets, check_order=tickets.check_order[:-1])
     with pytest.raises(ValueError, match="check_order must list"):
         broken.checks()
+
+
+def test_write_connections_apply_schema_sql_only_when_missing_or_outdated(tmp_path, monkeypatch):
+    """warehouse.connect: the first write connection creates the raw schema, later ones only read the
+    catalog, and a warehouse that lacks a declared relation or an added column gets it."""
+    from flows import warehouse
+    from flows.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    con = warehouse.connect(settings)
+    try:
+        assert con.execute("select count(*) from raw.segment_events").fetchall() == [(0,)]
+        assert not warehouse.ensure_raw_schema(con)  # up to date: no DDL
+        con.execute("drop view raw.zendesk_users_latest")
+        con.execute("drop table raw.api_cursors")
+    finally:
+        con.close()
+    con = warehouse.connect(settings)  # outdated: schema.sql runs again
+    try:
+        assert con.execute("select count(*) from raw.zendesk_users_latest").fetchall() == [(0,)]
+        assert con.execute("select count(*) from raw.api_cursors").fetchall() == [(0,)]
+        assert not warehouse.ensure_raw_schema(con)
+    finally:
+        con.close()
+    # An upgrade that adds a column (Column(added=True) renders an `alter table ... add column`).
+    upgraded = tmp_path / "schema.sql"
+    upgraded.write_text(
+        SCHEMA_SQL.read_text() + "alter table raw.spend add column if not exists note varchar;\n"
+    )
+    monkeypatch.setattr(warehouse, "RAW_SCHEMA_SQL", upgraded)
+    warehouse._raw_schema_columns.cache_clear()
+    try:
+        con = warehouse.connect(settings)
+        try:
+            assert "note" in {r[0] for r in con.execute("describe raw.spend").fetchall()}
+            assert not warehouse.ensure_raw_schema(con)
+        finally:
+            con.close()
+    finally:
+        warehouse._raw_schema_columns.cache_clear()
