@@ -80,3 +80,28 @@ def built_warehouse(tmp_path_factory):
     ingest_all(s)
     run_dbt(s, ["build"])
     return s
+
+
+# The longest test files (pytest --durations on a fresh clone), started first: `make test` gives whole
+# files to its two processes (--dist loadfile) in collection order, and a long file started last
+# leaves the other process idle while it finishes.
+LONGEST_FIRST = (
+    "tests/privacy/test_erasure_e2e.py",
+    "tests/e2e/test_lifecycle_run.py",
+    "tests/ops/test_serve.py",
+    "tests/test_lint.py",
+    "tests/e2e/test_quarantine_unblocks.py",
+    "tests/holdouts/test_lift_recovered.py",
+    "tests/consent/test_consent_fixture.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    root = Path(config.rootpath)
+
+    def key(item) -> int:
+        rel = Path(str(item.path)).resolve().relative_to(root.resolve()).as_posix()
+        return rank.get(rel, len(rank))
+
+    items.sort(key=key)  # stable: every other file keeps its order
