@@ -27,6 +27,7 @@ import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 # --- Value templates: SQL over `{x}`, the field as text (NULL when absent) ---------------------
 
@@ -281,126 +282,121 @@ def _csv_text(**kw) -> Column:
     return Column(path=kw["name"], blank_is_missing=True, **kw)
 
 
+def _one_table_source(name: str, patterns: tuple[str, ...], **target: Any) -> SourceSpec:
+    """A source of DIR/raw/<name>/ files (`patterns`) loading one table, declared by `target`."""
+    return SourceSpec(name=name, subdir=name, patterns=patterns, targets=(Target(**target),))
+
+
 # --- Declarations ------------------------------------------------------------------------------
 
 SEGMENT_TYPES = ("page", "screen", "track", "identify", "alias", "group")
 
 # SPEC 4.1 Segment messages: https://segment.com/docs/connections/spec/common/
-WEB = SourceSpec(
-    name="web",
-    subdir="web",
-    patterns=("*.jsonl", "*.jsonl.gz", "*.ndjson", "*.ndjson.gz", "*.json", "*.json.gz"),
-    targets=(
-        Target(
-            table="raw.segment_events",
-            comment="SPEC 4.1 Segment messages. Unique on message_id (de-duplicated by anti-join at load).",
-            key=("message_id",),
-            json_column="message",
-            fields=(
-                Column(
-                    "message_id",
-                    "varchar",
-                    "$.messageId",
-                    required=True,
-                    blank_is_missing=True,
-                    compression="zstd",
-                ),
-                Column(
-                    "type",
-                    "varchar",
-                    "$.type",
-                    value="lower({x})",
-                    required=True,
-                    blank_is_missing=True,
-                    invalid="unknown",
-                    invalid_when=not_one_of("{value}", SEGMENT_TYPES),
-                    comment="page|screen|track|identify|alias|group (lower-cased)",
-                ),
-                Column("event", "varchar", "$.event", comment="track event name"),
-                Column("anonymous_id", "varchar", "$.anonymousId", value="nullif({x}, '')"),
-                Column("user_id", "varchar", "$.userId", value="nullif({x}, '')"),
-                Column("previous_id", "varchar", "$.previousId", comment="alias"),
-                Column(
-                    "ts",
-                    "timestamp",
-                    "$.timestamp",
-                    value=TS,
-                    required=True,
-                    invalid="unparseable",
-                    comment="message `timestamp`, UTC",
-                ),
-            ),
-            rules=(
-                Rule(
-                    "identity:missing",
-                    "{anonymous_id} is null and {user_id} is null",
-                    "missing anonymousId and userId",
-                ),
-            ),
+WEB = _one_table_source(
+    "web",
+    ("*.jsonl", "*.jsonl.gz", "*.ndjson", "*.ndjson.gz", "*.json", "*.json.gz"),
+    table="raw.segment_events",
+    comment="SPEC 4.1 Segment messages. Unique on message_id (de-duplicated by anti-join at load).",
+    key=("message_id",),
+    json_column="message",
+    fields=(
+        Column(
+            "message_id",
+            "varchar",
+            "$.messageId",
+            required=True,
+            blank_is_missing=True,
+            compression="zstd",
+        ),
+        Column(
+            "type",
+            "varchar",
+            "$.type",
+            value="lower({x})",
+            required=True,
+            blank_is_missing=True,
+            invalid="unknown",
+            invalid_when=not_one_of("{value}", SEGMENT_TYPES),
+            comment="page|screen|track|identify|alias|group (lower-cased)",
+        ),
+        Column("event", "varchar", "$.event", comment="track event name"),
+        Column("anonymous_id", "varchar", "$.anonymousId", value="nullif({x}, '')"),
+        Column("user_id", "varchar", "$.userId", value="nullif({x}, '')"),
+        Column("previous_id", "varchar", "$.previousId", comment="alias"),
+        Column(
+            "ts",
+            "timestamp",
+            "$.timestamp",
+            value=TS,
+            required=True,
+            invalid="unparseable",
+            comment="message `timestamp`, UTC",
+        ),
+    ),
+    rules=(
+        Rule(
+            "identity:missing",
+            "{anonymous_id} is null and {user_id} is null",
+            "missing anonymousId and userId",
         ),
     ),
 )
 
 # SPEC 4.2 SendGrid Event Webhook:
 # https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
-EMAIL = SourceSpec(
-    name="email",
-    subdir="email",
-    patterns=("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.ndjson.gz"),
-    targets=(
-        Target(
-            table="raw.sendgrid_events",
-            comment="SPEC 4.2 SendGrid events. De-duplicated on (sg_event_id, event); see DECISIONS.md.",
-            key=("sg_event_id", "event"),
-            json_column="message",
-            fields=(
-                Column(
-                    "sg_event_id",
-                    "varchar",
-                    "$.sg_event_id",
-                    required=True,
-                    blank_is_missing=True,
-                    compression="zstd",
-                ),
-                Column(
-                    "event",
-                    "varchar",
-                    "$.event",
-                    value="lower(trim({x}))",
-                    required=True,
-                    blank_is_missing=True,
-                ),
-                Column("email", "varchar", "$.email"),
-                Column(
-                    "ts",
-                    "timestamp",
-                    "$.timestamp",
-                    value=SG_EPOCH,
-                    required=True,
-                    invalid="unparseable",
-                    invalid_when=SG_EPOCH_INVALID,
-                    comment="from unix seconds (or milliseconds)",
-                ),
-                Column("sg_message_id", "varchar", "$.sg_message_id"),
-                Column(
-                    "bounce_type",
-                    "varchar",
-                    "$.type",
-                    value="case when {event} = 'bounce' then coalesce(lower({x}), 'bounce') end",
-                    comment="`type` on bounce events: bounce|blocked",
-                ),
-                Column("marketing_campaign_id", "varchar", "$.marketing_campaign_id"),
-                Column("marketing_campaign_name", "varchar", "$.marketing_campaign_name"),
-                Column(
-                    "category",
-                    "json",
-                    value="case when jtype = 'OBJECT' then json_extract(j, '$.category') end",
-                    comment="string or array, as sent",
-                ),
-                Column("url", "varchar", "$.url"),
-                Column("asm_group_id", "bigint", "$.asm_group_id", value="try_cast({x} as bigint)"),
-            ),
+EMAIL = _one_table_source(
+    "email",
+    ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.ndjson.gz"),
+    table="raw.sendgrid_events",
+    comment="SPEC 4.2 SendGrid events. De-duplicated on (sg_event_id, event); see DECISIONS.md.",
+    key=("sg_event_id", "event"),
+    json_column="message",
+    fields=(
+        Column(
+            "sg_event_id",
+            "varchar",
+            "$.sg_event_id",
+            required=True,
+            blank_is_missing=True,
+            compression="zstd",
         ),
+        Column(
+            "event",
+            "varchar",
+            "$.event",
+            value="lower(trim({x}))",
+            required=True,
+            blank_is_missing=True,
+        ),
+        Column("email", "varchar", "$.email"),
+        Column(
+            "ts",
+            "timestamp",
+            "$.timestamp",
+            value=SG_EPOCH,
+            required=True,
+            invalid="unparseable",
+            invalid_when=SG_EPOCH_INVALID,
+            comment="from unix seconds (or milliseconds)",
+        ),
+        Column("sg_message_id", "varchar", "$.sg_message_id"),
+        Column(
+            "bounce_type",
+            "varchar",
+            "$.type",
+            value="case when {event} = 'bounce' then coalesce(lower({x}), 'bounce') end",
+            comment="`type` on bounce events: bounce|blocked",
+        ),
+        Column("marketing_campaign_id", "varchar", "$.marketing_campaign_id"),
+        Column("marketing_campaign_name", "varchar", "$.marketing_campaign_name"),
+        Column(
+            "category",
+            "json",
+            value="case when jtype = 'OBJECT' then json_extract(j, '$.category') end",
+            comment="string or array, as sent",
+        ),
+        Column("url", "varchar", "$.url"),
+        Column("asm_group_id", "bigint", "$.asm_group_id", value="try_cast({x} as bigint)"),
     ),
 )
 
@@ -419,6 +415,19 @@ def _minutes(name: str, path: str) -> Column:
     return Column(name, "integer", path, value=INT32)
 
 
+def _zendesk_target(entity: str, *fields: Column, **kw: Any) -> Target:
+    """One entity of the Zendesk exports: raw.zendesk_<entity>, every version kept, unique on
+    (id, updated_at), the record as JSON; its `id` is the first field."""
+    return Target(
+        table=f"raw.zendesk_{entity}",
+        entity=entity,
+        key=("id", "updated_at"),
+        json_column="record",
+        fields=(_zendesk_id("id", "$.id"), *fields),
+        **kw,
+    )
+
+
 # SPEC 4.3 Zendesk incremental exports:
 # https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/
 TICKETS = SourceSpec(
@@ -427,28 +436,22 @@ TICKETS = SourceSpec(
     patterns=("*.json", "*.json.gz"),
     zendesk_pages=True,
     targets=(
-        Target(
-            table="raw.zendesk_tickets",
-            comment="SPEC 4.3 Zendesk. Every ticket version kept; unique on (id, updated_at).",
-            entity="tickets",
-            key=("id", "updated_at"),
-            json_column="record",
-            fields=(
-                _zendesk_id("id", "$.id"),
-                _zendesk_id("requester_id", "$.requester_id", required=False),
-                Column("status", "varchar", "$.status"),
-                Column("priority", "varchar", "$.priority"),
-                Column("via_channel", "varchar", "$.via.channel"),
-                Column("subject", "varchar", "$.subject"),
-                _zendesk_ts("created_at", required=True),
-                _zendesk_ts("updated_at", required=True),
-                Column(
-                    "satisfaction_score",
-                    "varchar",
-                    "$.satisfaction_rating.score",
-                    comment="offered|unoffered|good|bad",
-                ),
+        _zendesk_target(
+            "tickets",
+            _zendesk_id("requester_id", "$.requester_id", required=False),
+            Column("status", "varchar", "$.status"),
+            Column("priority", "varchar", "$.priority"),
+            Column("via_channel", "varchar", "$.via.channel"),
+            Column("subject", "varchar", "$.subject"),
+            _zendesk_ts("created_at", required=True),
+            _zendesk_ts("updated_at", required=True),
+            Column(
+                "satisfaction_score",
+                "varchar",
+                "$.satisfaction_rating.score",
+                comment="offered|unoffered|good|bad",
             ),
+            comment="SPEC 4.3 Zendesk. Every ticket version kept; unique on (id, updated_at).",
             # Both timestamps are looked for before either is parsed (the order tickets always had).
             check_order=(
                 "id:missing",
@@ -459,100 +462,71 @@ TICKETS = SourceSpec(
                 "updated_at:invalid",
             ),
         ),
-        Target(
-            table="raw.zendesk_users",
-            entity="users",
-            key=("id", "updated_at"),
-            json_column="record",
-            fields=(
-                _zendesk_id("id", "$.id"),
-                Column("email", "varchar", "$.email"),
-                Column("name", "varchar", "$.name"),
-                Column("phone", "varchar", "$.phone"),
-                _zendesk_ts("created_at"),
-                _zendesk_ts("updated_at"),
-            ),
+        _zendesk_target(
+            "users",
+            Column("email", "varchar", "$.email"),
+            Column("name", "varchar", "$.name"),
+            Column("phone", "varchar", "$.phone"),
+            _zendesk_ts("created_at"),
+            _zendesk_ts("updated_at"),
         ),
-        Target(
-            table="raw.zendesk_ticket_metrics",
-            entity="ticket_metrics",
-            key=("id", "updated_at"),
-            json_column="record",
-            fields=(
-                _zendesk_id("id", "$.id"),
-                _zendesk_id("ticket_id", "$.ticket_id"),
-                _zendesk_ts("created_at"),
-                _zendesk_ts("updated_at"),
-                _zendesk_ts("solved_at"),
-                _minutes("replies", "$.replies"),
-                _minutes("reply_time_calendar_minutes", "$.reply_time_in_minutes.calendar"),
-                _minutes(
-                    "first_resolution_time_calendar_minutes", "$.first_resolution_time_in_minutes.calendar"
-                ),
-                _minutes(
-                    "full_resolution_time_calendar_minutes", "$.full_resolution_time_in_minutes.calendar"
-                ),
-            ),
+        _zendesk_target(
+            "ticket_metrics",
+            _zendesk_id("ticket_id", "$.ticket_id"),
+            _zendesk_ts("created_at"),
+            _zendesk_ts("updated_at"),
+            _zendesk_ts("solved_at"),
+            _minutes("replies", "$.replies"),
+            _minutes("reply_time_calendar_minutes", "$.reply_time_in_minutes.calendar"),
+            _minutes("first_resolution_time_calendar_minutes", "$.first_resolution_time_in_minutes.calendar"),
+            _minutes("full_resolution_time_calendar_minutes", "$.full_resolution_time_in_minutes.calendar"),
         ),
     ),
 )
 
-# CSV sources: the staged `_csv` holds the header's columns as VARCHAR `c_<name>` (records.stage_csv).
-SPEND = SourceSpec(
-    name="spend",
-    subdir="spend",
-    patterns=("*.csv", "*.csv.gz"),
-    targets=(
-        Target(
-            table="raw.spend",
-            comment="Marketing spend CSV: date, source, medium, campaign, spend, currency.",
-            staged_table="_csv",
-            key=("date", "source", "medium", "campaign", "spend", "currency"),
-            fields=(
-                _csv_text(
-                    name="date",
-                    type="date",
-                    value="try_cast(trim({x}) as date)",
-                    required=True,
-                    invalid="unparseable",
-                ),
-                _csv_text(name="source", type="varchar", required=True),
-                _csv_text(name="medium", type="varchar", required=True),
-                _csv_text(name="campaign", type="varchar", value="nullif(trim({x}), '')"),
-                _csv_text(
-                    name="spend",
-                    type="decimal(18, 2)",
-                    value="try_cast(trim({x}) as decimal(18, 2))",
-                    required=True,
-                    invalid="non-numeric",
-                ),
-                _csv_text(name="currency", type="varchar", value="upper(trim({x}))", required=True),
-            ),
-        ),
+
+def _csv_source(name: str, table: str, comment: str, *fields: Column) -> SourceSpec:
+    """A CSV source: DIR/raw/<name>/*.csv[.gz] into one table, de-duplicated on all its columns
+    (a row has no id of its own). The staged `_csv` holds the header's columns as VARCHAR
+    `c_<name>` (records.stage_csv)."""
+    key = tuple(f.name for f in fields)
+    patterns = ("*.csv", "*.csv.gz")
+    return _one_table_source(
+        name, patterns, table=table, comment=comment, staged_table="_csv", key=key, fields=fields
+    )
+
+
+SPEND = _csv_source(
+    "spend",
+    "raw.spend",
+    "Marketing spend CSV: date, source, medium, campaign, spend, currency.",
+    _csv_text(
+        name="date", type="date", value="try_cast(trim({x}) as date)", required=True, invalid="unparseable"
     ),
+    _csv_text(name="source", type="varchar", required=True),
+    _csv_text(name="medium", type="varchar", required=True),
+    _csv_text(name="campaign", type="varchar", value="nullif(trim({x}), '')"),
+    _csv_text(
+        name="spend",
+        type="decimal(18, 2)",
+        value="try_cast(trim({x}) as decimal(18, 2))",
+        required=True,
+        invalid="non-numeric",
+    ),
+    _csv_text(name="currency", type="varchar", value="upper(trim({x}))", required=True),
 )
 
-ERASURE = SourceSpec(
-    name="erasure",
-    subdir="erasure",
-    patterns=("*.csv", "*.csv.gz"),
-    targets=(
-        Target(
-            table="raw.erasure_requests",
-            comment="Right-to-be-forgotten requests: email, requested_at.",
-            staged_table="_csv",
-            key=("email", "requested_at"),
-            fields=(
-                _csv_text(name="email", type="varchar", required=True),
-                _csv_text(
-                    name="requested_at",
-                    type="timestamp",
-                    value=TS.format(x="trim({x})"),
-                    required=True,
-                    invalid="unparseable",
-                ),
-            ),
-        ),
+ERASURE = _csv_source(
+    "erasure",
+    "raw.erasure_requests",
+    "Right-to-be-forgotten requests: email, requested_at.",
+    _csv_text(name="email", type="varchar", required=True),
+    _csv_text(
+        name="requested_at",
+        type="timestamp",
+        value=TS.format(x="trim({x})"),
+        required=True,
+        invalid="unparseable",
     ),
 )
 
