@@ -21,7 +21,6 @@ from flows.activation.sync import (
     SyncSummary,
     build_export,
     compute_selected,
-    deliver_one,
     destination_left_out,
     run_sync,
     sync_destination,
@@ -43,7 +42,7 @@ __all__ = [
 
 # The steps are the plain functions of sync.py, declared once; here they only become tasks.
 compute_audiences_task = task(name="compute-audiences", cache_policy=NO_CACHE)(compute_selected)
-sync_destination_task = task(name="sync-destination", cache_policy=NO_CACHE)(deliver_one)
+sync_destination_task = task(name="sync-destination", cache_policy=NO_CACHE)(sync_destination)
 
 
 def _deliver_task(
@@ -52,9 +51,10 @@ def _deliver_task(
     dest: DestinationConfig,
     seg: SegmentConfig,
     *args: Any,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     named = sync_destination_task.with_options(task_run_name=f"sync-{seg.name}-{dest.name}")
-    return named(settings, con, dest, seg, *args)
+    return named(settings, con, dest, seg, *args, **kwargs)
 
 
 @flow(name="sync", validate_parameters=False)

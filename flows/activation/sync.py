@@ -138,15 +138,18 @@ def sync_destination(
     run_id: str,
     as_of: str | None,
     dry_run: bool,
-    logger: logging.Logger | logging.LoggerAdapter,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
     http_sleep: Callable[[float], None] = time.sleep,
     left_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Diff one (segment, destination), deliver it, and commit what was confirmed. Plain function.
+    """Diff one (segment, destination), deliver it, and commit what was confirmed. Plain function;
+    flows.py wraps it as the sync's per-destination task.
 
     `left_out` is the segment's exclusion counts (exclusions.left_out_counts); the destination adds
-    the persons its own format cannot carry (an ads file without a usable email or phone).
+    the persons its own format cannot carry (an ads file without a usable email or phone). Without
+    a `logger`, the Prefect run's logger inside a run, else this module's.
     """
+    logger = logger or _logger()
     export, columns = build_export(dest, seg, audience)
     left_out = destination_left_out(left_out, audience, export)
     diff = compute_diff(con, dest.name, seg.name, export, columns)
@@ -282,24 +285,6 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
     return LOG
 
 
-def deliver_one(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    dest: DestinationConfig,
-    seg: SegmentConfig,
-    audience: pl.DataFrame,
-    run_id: str,
-    as_of: str | None,
-    dry_run: bool,
-    left_out: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One (segment, destination) of a sync: `sync_destination` with the run's logger."""
-    return sync_destination(
-        settings, con, dest, seg, audience, run_id=run_id, as_of=as_of, dry_run=dry_run, logger=_logger(),
-        left_out=left_out,
-    )  # fmt: skip
-
-
 def compute_selected(
     settings: Settings, con: duckdb.DuckDBPyConnection, segments: list[str], config: ActivationConfig
 ) -> dict[str, pl.DataFrame]:
@@ -314,9 +299,14 @@ def run_sync(
     *,
     logger: logging.Logger | logging.LoggerAdapter = LOG,
     compute: ComputeAudiences = compute_selected,
-    deliver: DeliverOne = deliver_one,
+    deliver: DeliverOne = sync_destination,
+    http_sleep: Callable[[float], None] = time.sleep,
 ) -> SyncSummary:
-    """Compute every selected segment and push it to its destinations (SPEC section 8)."""
+    """Compute every selected segment and push it to its destinations (SPEC section 8).
+
+    `compute` and `deliver` are the steps (compute_selected and sync_destination; Prefect tasks in
+    flows.py); `http_sleep` is how retries of HTTP destinations wait (tests pass a recorder).
+    """
     config = load_config(settings.segments_file)
     selected = config.select(segments)
     run_id = new_run_id()
@@ -330,7 +320,8 @@ def run_sync(
             ensure_schema(con)
             start_run(con, run_id, as_of, [s.name for s in selected])
             # Erased persons' vendor deletions that could not be sent at erasure time, first.
-            summary.erasure_lines = vendor_erasure.send(settings, con, logger=logger).lines()
+            erasure = vendor_erasure.send(settings, con, logger=logger, sleep=http_sleep)
+            summary.erasure_lines = erasure.lines()
             import_history(con, settings.raw_dir, config, settings.holdout_salt, run_id)
         # Held-out persons (segments with `holdout`) leave the audience here, before any destination.
         audiences, held_out = apply_holdouts(
@@ -340,7 +331,10 @@ def run_sync(
             left_out = left_out_counts(con, seg, audiences[seg.name], held_out.get(seg.name))
             for dest_name in seg.destinations:
                 dest = config.destinations[dest_name]
-                row = deliver(settings, con, dest, seg, audiences[seg.name], run_id, as_of, dry_run, left_out)
+                row = deliver(
+                    settings, con, dest, seg, audiences[seg.name],
+                    run_id=run_id, as_of=as_of, dry_run=dry_run, left_out=left_out, http_sleep=http_sleep,
+                )  # fmt: skip
                 summary.results.append(row)
         if not dry_run:
             finish_run(con, run_id, "ok" if summary.ok else "partial", summary.to_rows())

@@ -7,7 +7,6 @@ the identity map). The end-to-end test on a real dbt build is in test_end_to_end
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -15,15 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from flows.activation.audiences import as_of, compute_audiences
-from flows.activation.config import load_config
-from flows.activation.exclusions import left_out_counts
-from flows.activation.flows import sync_destination
-from flows.activation.state import ensure_schema, new_run_id, start_run
-from flows.privacy import vendor_erasure
+from flows.activation.sync import run_sync
 from flows.warehouse import open_warehouse
-
-LOG = logging.getLogger("test-activation")
 
 AS_OF = datetime(2026, 6, 30, 12, 0, 0)
 
@@ -129,34 +121,9 @@ def write_warehouse(
 def sync(
     settings: Any, dry_run: bool = False, http_sleep: Callable[[float], None] = time.sleep
 ) -> dict[tuple[str, str], dict]:
-    """What sync_flow does, without Prefect: audiences, then every (segment, destination)."""
-    config = load_config(settings.segments_file)
-    run_id = new_run_id()
-    results = {}
-    with open_warehouse(settings, read_only=dry_run) as con:
-        audiences = compute_audiences(settings, con, config=config)
-        if not dry_run:
-            ensure_schema(con)
-            start_run(con, run_id, as_of(con), list(audiences))
-            vendor_erasure.send(settings, con, logger=LOG, sleep=http_sleep)
-        for seg in config.select(None):
-            left_out = left_out_counts(con, seg, audiences[seg.name])
-            for name in seg.destinations:
-                row = sync_destination(
-                    settings,
-                    con,
-                    config.destinations[name],
-                    seg,
-                    audiences[seg.name],
-                    run_id=run_id,
-                    as_of=as_of(con),
-                    dry_run=dry_run,
-                    logger=LOG,
-                    http_sleep=http_sleep,
-                    left_out=left_out,
-                )
-                results[(seg.name, name)] = row
-    return results
+    """The product's sync without Prefect (sync.run_sync), its rows by (segment, destination)."""
+    summary = run_sync(settings, dry_run=dry_run, http_sleep=http_sleep)
+    return {(row["segment"], row["destination"]): row for row in summary.results}
 
 
 SEGMENTS_YML = """

@@ -48,6 +48,7 @@ Erasure (SPEC 10, `erase` below: the vendor's own privacy deletion, not just lea
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -114,6 +115,27 @@ def mailchimp_base(api_key: str) -> str:
     return f"https://{dc}.api.mailchimp.com"
 
 
+def _fields(data: dict[str, Any], names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The vendor's fields, named by (vendor field, export column), for the columns with a value."""
+    return {field: data[column] for field, column in names if data.get(column)}
+
+
+# (vendor field, export column) of the profile attributes each vendor is sent.
+MAILCHIMP_MERGE_FIELDS = (("FNAME", "First Name"), ("LNAME", "Last Name"))
+KLAVIYO_PROFILE_FIELDS = (
+    ("email", "Email"),
+    ("first_name", "First Name"),
+    ("last_name", "Last Name"),
+    ("phone_number", "Phone Number"),
+)
+HUBSPOT_CONTACT_FIELDS = (
+    ("email", "Email"),
+    ("firstname", "First Name"),
+    ("lastname", "Last Name"),
+    ("phone", "Phone Number"),
+)
+
+
 def _chunks(records: list[Record], size: int) -> list[list[Record]]:
     return [records[i : i + size] for i in range(0, len(records), size)]
 
@@ -137,13 +159,15 @@ class Channel:
     def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
         upserts = [r for r in records if r.op == "upsert"]
         deletes = [r for r in records if r.op == "delete"]
+        rejected = self.rejected_by(sender)
         for chunk in _chunks(upserts, self.batch):
-            sender.send(self.segment, self.run_id, chunk, outcome, self.upsert_request, self.rejected)
+            sender.send(self.segment, self.run_id, chunk, outcome, self.upsert_request, rejected)
         self.deliver_deletes(sender, deletes, outcome)
 
     def deliver_deletes(self, sender: HttpSender, deletes: list[Record], outcome: BatchOutcome) -> None:
+        rejected = self.rejected_by(sender)
         for chunk in _chunks(deletes, self.batch):
-            sender.send(self.segment, self.run_id, chunk, outcome, self.delete_request, self.rejected)
+            sender.send(self.segment, self.run_id, chunk, outcome, self.delete_request, rejected)
 
     def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
         raise NotImplementedError
@@ -153,6 +177,11 @@ class Channel:
 
     def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
         return {}
+
+    def rejected_by(self, sender: HttpSender) -> Callable[[httpx.Response, list[Record]], dict[str, str]]:
+        """How a 2xx answer's rejected records are read for batches sent through `sender` (a vendor
+        that must ask again, as Klaviyo's import job, does so through that same sender)."""
+        return self.rejected
 
     # Columns of the exported row the vendor needs to find the person again (erasure keeps only these).
     IDENTIFIERS: tuple[str, ...] = ()
@@ -406,7 +435,7 @@ class Mailchimp(Channel):
         members = []
         for r in records:
             d = _data(r)
-            merge = {k: v for k, v in (("FNAME", d.get("First Name")), ("LNAME", d.get("Last Name"))) if v}
+            merge = _fields(d, MAILCHIMP_MERGE_FIELDS)
             members.append(
                 {
                     "email_address": d["Email Address"],
@@ -471,18 +500,7 @@ class Klaviyo(Channel):
     def upsert_request(self, records: list[Record]) -> tuple[str, str, bytes | None, dict[str, str]]:
         profiles = []
         for r in records:
-            d = _data(r)
-            attrs = {
-                k: v
-                for k, v in (
-                    ("email", d.get("Email")),
-                    ("first_name", d.get("First Name")),
-                    ("last_name", d.get("Last Name")),
-                    ("phone_number", d.get("Phone Number")),
-                )
-                if v
-            }
-            profiles.append({"type": "profile", "attributes": attrs})
+            profiles.append({"type": "profile", "attributes": _fields(_data(r), KLAVIYO_PROFILE_FIELDS)})
         body = {
             "data": {
                 "type": "profile-bulk-import-job",
@@ -492,12 +510,14 @@ class Klaviyo(Channel):
         }
         return "POST", f"{self.base}/api/profile-bulk-import-jobs", _json(body), {}
 
-    def deliver(self, sender: HttpSender, records: list[Record], outcome: BatchOutcome, diff: Diff) -> None:
-        self._sender = sender  # `rejected` polls the import job through the same sender
-        super().deliver(sender, records, outcome, diff)
+    def rejected_by(self, sender: HttpSender) -> Callable[[httpx.Response, list[Record]], dict[str, str]]:
+        return functools.partial(self.import_errors, sender)
 
-    def rejected(self, resp: httpx.Response, records: list[Record]) -> dict[str, str]:
-        """A 202 only queues the import: wait for the job, then read its import errors.
+    def import_errors(
+        self, sender: HttpSender, resp: httpx.Response, records: list[Record]
+    ) -> dict[str, str]:
+        """A 202 only queues the import: wait for the job (polled through `sender`), then read its
+        import errors.
 
         Get Bulk Import Profiles Job (status queued | processing | complete | cancelled) and Get
         Errors for Bulk Import Profiles Job (`original_payload` names the profile):
@@ -509,7 +529,6 @@ class Klaviyo(Channel):
         job = ((resp.json() if resp.content else None) or {}).get("data") or {}
         if not job.get("id"):
             return {}
-        sender = self._sender
         url = f"{self.base}/api/profile-bulk-import-jobs/{job['id']}"
         status = (job.get("attributes") or {}).get("status")
         waited, delay = 0.0, 0.25
@@ -616,16 +635,8 @@ class HubSpot(Channel):
         inputs = []
         for r in records:
             d = _data(r)
-            props = {
-                k: v
-                for k, v in (
-                    ("email", d.get("Email")),
-                    ("firstname", d.get("First Name")),
-                    ("lastname", d.get("Last Name")),
-                    ("phone", d.get("Phone Number")),
-                )
-                if v and (member or k == "email")
-            }
+            # A member gets every field; a removal only names the contact (email) and the flag.
+            props = _fields(d, HUBSPOT_CONTACT_FIELDS if member else HUBSPOT_CONTACT_FIELDS[:1])
             props[self.membership_property] = "true" if member else "false"
             inputs.append({"idProperty": "email", "id": d.get("Email"), "properties": props})
         return _json({"inputs": inputs})
