@@ -62,6 +62,9 @@ def run_backtest(summary: pl.DataFrame, *, fitted_at: datetime | None = None) ->
     """Per frequency bucket and overall: actual vs predicted holdout repeat purchases and revenue."""
     if summary.height == 0:
         return pl.DataFrame(schema=BACKTEST_SCHEMA)
+    # One order for the same customers: the likelihood sums in row order, so a different storage
+    # order of the same input gave a (slightly) different fit from build to build.
+    summary = summary.sort("person_id")
     cutoff = summary["cutoff_at"].max()
     as_of = summary["as_of"].max()
     holdout_weeks = float(summary["holdout_weeks"].max())

@@ -10,14 +10,13 @@ import polars as pl
 from flows.clv.backtest import run_backtest
 
 
-def test_buckets_add_up_and_actuals_are_the_holdout() -> None:
-    rng = np.random.default_rng(3)
-    n = 200
+def _summary(n: int = 200, seed: int = 3) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
     cutoff = datetime(2026, 6, 1)
     freq = rng.poisson(1.5, n)
     tenure = rng.uniform(5, 30, n)
     recency = np.where(freq > 0, tenure * rng.uniform(0.2, 1.0, n), 0.0)
-    summary = pl.DataFrame(
+    return pl.DataFrame(
         {
             "person_id": [f"p{i}" for i in range(n)],
             "frequency": freq.astype(float),
@@ -33,6 +32,11 @@ def test_buckets_add_up_and_actuals_are_the_holdout() -> None:
             "as_of": [cutoff + timedelta(weeks=26)] * n,
         }
     ).with_columns(pl.col("repeat_monetary_value").fill_nan(None))
+
+
+def test_buckets_add_up_and_actuals_are_the_holdout() -> None:
+    summary = _summary()
+    n = summary.height
     out = run_backtest(summary)
     total = out.filter(pl.col("bucket") == "all").row(0, named=True)
     parts = out.filter(pl.col("bucket") != "all")
@@ -50,3 +54,12 @@ def test_buckets_add_up_and_actuals_are_the_holdout() -> None:
 def test_empty_summary_gives_an_empty_backtest() -> None:
     empty = pl.DataFrame(schema={"frequency": pl.Float64})
     assert run_backtest(empty).height == 0
+
+
+def test_the_same_customers_in_another_order_give_the_same_backtest() -> None:
+    """dbt may store clv_backtest_summary in any order; the fit must not depend on it."""
+    summary = _summary(n=400, seed=11)
+    fitted = datetime(2026, 12, 1)
+    shuffled = summary.sample(fraction=1.0, shuffle=True, seed=5)
+    assert shuffled["person_id"].to_list() != summary["person_id"].to_list()
+    assert run_backtest(summary, fitted_at=fitted).equals(run_backtest(shuffled, fitted_at=fitted))

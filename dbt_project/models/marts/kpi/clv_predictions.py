@@ -12,7 +12,9 @@ from flows.clv.predict import params_frame, predict_clv
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    summary = pl.from_arrow(dbt.ref("clv_customer_summary").to_arrow_table())
+    # Sorted: the fit's likelihood sums in row order, so the same customers stored in another order
+    # gave a slightly different fit from build to build; sorted, the same data gives the same fit.
+    summary = pl.from_arrow(dbt.ref("clv_customer_summary").to_arrow_table()).sort("person_id")
     as_of = summary["as_of"].max() if summary.height else None
     result = predict_clv(summary, as_of)
     params = params_frame(result.fit)
