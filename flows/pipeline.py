@@ -148,8 +148,7 @@ def lifecycle_run_flow(
         if work is None:
             return _finish(summary, settings)
         summary.mode = f"replay {start_date or 'start'}..{end_date or 'end'} into {work.root}"
-        source_step = "prepare replay"
-        configure_environment(work)  # gates and dbt read LIFECYCLE_WAREHOUSE: point it at the replay
+        source_step = "prepare replay"  # every step below is handed `work` (dbt scopes its env to it)
     else:
         ingest = runner.run(
             "ingest", lambda: ingest_flow(settings, source="all", redact=False, return_state=True)
@@ -192,7 +191,6 @@ def lifecycle_run_flow(
     )
     if report is not None:
         summary.links["report"] = str(report)
-    configure_environment(settings)  # back from a replay's warehouse
     return _finish(summary, work)
 
 

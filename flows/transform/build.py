@@ -10,7 +10,6 @@ DIR/dbt_target`) because other processes run dbt on the same project at the same
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,10 +192,10 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
 
     from flows.transform.dbt import release_dbt_duckdb
 
-    configure_environment(settings)
-    os.environ["DBT_LOG_PATH"] = str(settings.root / "dbt_logs")
     level = "info" if settings.debug else "warn"
-    with step(f"dbt {args[0]}") as progress:
+    # The profile reads LIFECYCLE_WAREHOUSE: pointed at this data dir (a replay's, say) for the
+    # call, then put back; dbt's log dir is an argument (dbt_args), not the environment.
+    with configure_environment(settings), step(f"dbt {args[0]}") as progress:
 
         def _advance(event: Any) -> None:  # dbt worker threads; only counts, never raises
             name = event.info.name

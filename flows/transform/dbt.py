@@ -7,7 +7,6 @@ share dbt's partial-parse state or artifacts.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from flows.errors import LifecycleError
@@ -23,6 +22,8 @@ def dbt_args(settings: Settings, command: list[str], vars: dict[str, Any] | None
         str(DBT_PROJECT_DIR),
         "--target-path",
         str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.root / "dbt_logs"),
     ]
     if vars:
         args += ["--vars", json.dumps(vars, default=str)]
@@ -33,14 +34,14 @@ def run_dbt(settings: Settings, command: list[str], vars: dict[str, Any] | None 
     """Invoke dbt in-process; raises LifecycleError naming the failed nodes when it fails."""
     from dbt.cli.main import dbtRunner
 
-    configure_environment(settings)
-    os.environ["DBT_LOG_PATH"] = str(settings.root / "dbt_logs")
-    try:
-        result = dbtRunner().invoke(dbt_args(settings, command, vars))
-    finally:
-        # dbt-duckdb keeps the warehouse open in a class attribute after invoke; close it so the file
-        # is checkpointed (no pending WAL) and other processes and copies see the whole build.
-        release_dbt_duckdb()
+    # The profile reads LIFECYCLE_WAREHOUSE: pointed at this data dir for the call, then put back.
+    with configure_environment(settings):
+        try:
+            result = dbtRunner().invoke(dbt_args(settings, command, vars))
+        finally:
+            # dbt-duckdb keeps the warehouse open in a class attribute after invoke; close it so the
+            # file is checkpointed (no pending WAL) and other processes and copies see the whole build.
+            release_dbt_duckdb()
     if result.exception is not None:
         raise LifecycleError(f"dbt {command[0]} crashed: {result.exception}")
     if not result.success:
