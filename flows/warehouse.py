@@ -98,7 +98,10 @@ def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, _, name = relation.partition(".")
     rows = fetch_all(
         con,
-        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        # current_database(): the catalog an unqualified `schema.name` resolves in (an attached
+        # file's tables of the same name do not count).
+        "select 1 from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, name],
     )
     return bool(rows)

@@ -32,6 +32,7 @@ from flows.activation.suppression import (
     suppressed_emails_sql,
 )
 from flows.settings import DBT_PROJECT_DIR, Settings
+from flows.warehouse import quote_ident
 
 PERSON_RELATION = f"{MARTS_SCHEMA}.{PERSON_TABLE}"
 # Always present in an audience frame (added when not among the exported fields): destinations and
@@ -54,10 +55,6 @@ def as_of(con: duckdb.DuckDBPyConnection) -> str | None:
     rows = con.execute(f"select max(as_of) from {PERSON_RELATION}").fetchall()
     value = rows[0][0] if rows else None
     return None if value is None else value.isoformat()
-
-
-def _quote(col: str) -> str:
-    return f'"{col}"'
 
 
 def audience_groups(seg: SegmentConfig, config: ActivationConfig | None) -> frozenset[int] | None:
@@ -90,13 +87,13 @@ def audience_sql(
     model_cols = set(relation_columns(con, seg.relation)) if seg.model else set()
 
     def source(col: str) -> str:
-        return f"m.{_quote(col)}" if col in model_cols else f"p.{_quote(col)}"
+        return f"m.{quote_ident(col)}" if col in model_cols else f"p.{quote_ident(col)}"
 
-    select = [f"{source(f)} as {_quote(f)}" for f in seg.fields]
+    select = [f"{source(f)} as {quote_ident(f)}" for f in seg.fields]
     for col in CONTACT_COLUMNS:
         if col not in seg.fields:
-            expr = f"p.{_quote(col)}" if col in person_cols else "cast(null as varchar)"
-            select.append(f"{expr} as {_quote(col)}")
+            expr = f"p.{quote_ident(col)}" if col in person_cols else "cast(null as varchar)"
+            select.append(f"{expr} as {quote_ident(col)}")
     if seg.model:
         from_clause = f"{seg.relation} as m\n        inner join {PERSON_RELATION} as p using (person_id)"
         where = "true"
@@ -113,7 +110,7 @@ def audience_sql(
         days = int(dbt_var("bad_csat_suppression_days"))
         as_of_sql = f"(select max(as_of) from {PERSON_RELATION})"
         where += f"\n          and not {support_exclusion_sql('p', as_of_sql, days)}"
-    order = ", ".join(_quote(f) for f in seg.fields)
+    order = ", ".join(quote_ident(f) for f in seg.fields)
     select_list = ",\n            ".join(select)
     return f"""
     with candidates as (

@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from flows.warehouse import relation_exists
+
 SCHEMA = "sync"
 KEY = "record_key"
 DDL = f"""
@@ -88,11 +90,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def state_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [SCHEMA, "record_state"],
-    ).fetchall()
-    return bool(rows[0][0])
+    return relation_exists(con, f"{SCHEMA}.record_state")
 
 
 @contextlib.contextmanager

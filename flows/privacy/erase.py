@@ -37,7 +37,7 @@ import duckdb
 from flows.privacy import keys, ledger, pii, vendor_erasure
 from flows.privacy.match import match_key_sql
 from flows.settings import DBT_PROJECT_DIR, Settings
-from flows.warehouse import quote_ident
+from flows.warehouse import quote_ident, relation_exists
 
 PSEUDONYM_PREFIX = "erased-"
 REQUEST_MARK = "erased:"
@@ -121,16 +121,6 @@ def _columns(con: Any, cat: str, schema: str, table: str) -> list[tuple[str, str
     return [(c, t, bool(n)) for c, t, n in rows]
 
 
-def _exists(con: Any, relation: str) -> bool:
-    schema, name = relation.split(".", 1)
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 def _dbt_vars() -> tuple[list[str], int]:
     import yaml
 
@@ -158,7 +148,7 @@ def _load_requests(con: Any, extra: list[tuple[str, str]]) -> int:
         "(erasure_id varchar, email varchar, mkey varchar, requested_at timestamp, source varchar)"
     )
     mk = match_key_sql("email")
-    if _exists(con, "raw.erasure_requests"):
+    if relation_exists(con, "raw.erasure_requests"):
         con.execute(
             f"""
             insert into _er_requests
@@ -168,7 +158,7 @@ def _load_requests(con: Any, extra: list[tuple[str, str]]) -> int:
             group by all
             """
         )
-    if _exists(con, "raw.rejects"):
+    if relation_exists(con, "raw.rejects"):
         # SPEC 10: an erasure row with a bad requested_at still erases (its load time stands in).
         con.execute(
             f"""
@@ -249,7 +239,7 @@ def _load_seeds(con: Any) -> int:
     con.execute("create or replace temp table _er_marks (relation varchar, loaded_at timestamp)")
     empty = ledger.ledger_size(con) == 0
     for relation, columns in _SEED_COLUMNS.items():
-        if not _exists(con, relation):
+        if not relation_exists(con, relation):
             continue
         since = con.execute(
             f"select max(loaded_at) from {ledger.WATERMARK} where relation = ?", [relation]
@@ -300,7 +290,7 @@ def _build_sources(con: Any) -> None:
     """Distinct identifier combinations from raw (and the last identity map), guard rails applied."""
     blocked, max_users = _dbt_vars()
     email_json = ", ".join(f"json_extract_string(message, '{p}')" for p in pii.JSON_EMAIL_PATHS[:3])
-    if _exists(con, "raw.segment_events"):
+    if relation_exists(con, "raw.segment_events"):
         con.execute(
             f"""
             create or replace temp table _er_web as
@@ -325,7 +315,7 @@ def _build_sources(con: Any) -> None:
         group by anonymous_id having count(distinct user_id) > {max_users}
         """
     )
-    if _exists(con, "raw.zendesk_users"):
+    if relation_exists(con, "raw.zendesk_users"):
         con.execute(
             f"create or replace temp table _er_zd as select distinct cast(id as varchar) as zd, "
             f"{match_key_sql('email')} as mkey from raw.zendesk_users"
@@ -333,7 +323,7 @@ def _build_sources(con: Any) -> None:
     else:
         con.execute("create or replace temp table _er_zd (zd varchar, mkey varchar)")
     kinds = "case identifier_type when 'email' then 'email' when 'zendesk_user_id' then 'zd' else 'web' end"
-    if _exists(con, "intermediate.int_identity_map"):
+    if relation_exists(con, "intermediate.int_identity_map"):
         con.execute(
             f"""
             create or replace temp table _er_map as
@@ -423,7 +413,7 @@ def _build_any(con: Any) -> None:
         group by all
         """
     )
-    if _exists(con, "intermediate.int_web_identities_deduplicated"):
+    if relation_exists(con, "intermediate.int_web_identities_deduplicated"):
         # Web identity keys (md5 of an identifier combination) of the person's combinations.
         con.execute(
             f"""
@@ -689,7 +679,7 @@ def apply_erasures(
         # Mark the requests before the redaction: redact_catalog would turn their address into
         # `[erased]`, and the pending filters (here and stg_privacy__erasure_requests) look for the mark.
         marked_requests = 0
-        if _exists(con, "raw.erasure_requests"):
+        if relation_exists(con, "raw.erasure_requests"):
             mk = match_key_sql("e.email")
             marked = con.execute(
                 f"""

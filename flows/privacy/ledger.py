@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows.warehouse import relation_exists
+
 SCHEMA = "privacy"
 LEDGER = f"{SCHEMA}.erasure_ledger"
 ERASURES = f"{SCHEMA}.erasures"
@@ -64,11 +66,7 @@ def ensure_schema(con: Any) -> None:
 
 
 def ledger_exists(con: Any) -> bool:
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [SCHEMA, "erasure_ledger"],
-    ).fetchall()
-    return bool(rows[0][0])
+    return relation_exists(con, f"{SCHEMA}.erasure_ledger")
 
 
 def ledger_size(con: Any) -> int:
