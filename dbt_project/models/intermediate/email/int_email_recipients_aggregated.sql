@@ -1,8 +1,10 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 {#-
     One row per send month, campaign and recipient address with whether they opened, clicked or
     unsubscribed: the unique counts of SPEC 7 are distinct addresses per campaign (and month). Only
-    the events that make those counts are read. A view: it stores no address.
+    the events that make those counts are read. A table, for the same reason as
+    int_email_messages_aggregated: as a view each reader recomputed it. It holds addresses, so an
+    erasure redacts it like every other table (and the next build rebuilds it from redacted events).
 -#}
 with
 
