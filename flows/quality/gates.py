@@ -73,6 +73,30 @@ select ${outer} from rows
 # Before any passing raw gate every row is new.
 NEVER = datetime(1, 1, 1)
 
+
+def _event_row_errors(
+    p: dict[str, Any], required: dict[str, str], key: tuple[str, str, str]
+) -> list[gx_validation.RowCheck]:
+    """The blocking row rules every event source shares: required columns not null (column: what a
+    failing row lacks), its key unique within the load, and `ts` inside the sane window."""
+    name, column, what = key
+    return [
+        *(
+            gx_validation.RowCheck(f"{col}_not_null", "not_null", col, "error", lacks)
+            for col, lacks in required.items()
+        ),
+        gx_validation.RowCheck(name, "unique", column, "error", what),
+        gx_validation.RowCheck(
+            "ts_in_window",
+            "between",
+            "ts",
+            "error",
+            "timestamp outside the sane window",
+            {"min_value": p["min_event_ts"], "max_value": p["future_cutoff"]},
+        ),
+    ]
+
+
 # What GX judges in each load, row by row. Severities: `error` only where the history-wide suite
 # (expectations/raw_*.yml) has an error check with max 0 on the same condition, so a load failure
 # always coincides with a history failure and no gate outcome changes; share-bounded and
@@ -91,19 +115,10 @@ LOAD_SUITES: dict[str, dict[str, Any]] = {
             case when lower(raw_identify_email) not in ${blocked_identity_values}
                 then raw_identify_email end as identify_email""",
         "checks": lambda p: [
-            gx_validation.RowCheck("message_id_not_null", "not_null", "message_id", "error", "no messageId"),
-            gx_validation.RowCheck("type_not_null", "not_null", "type", "error", "no type"),
-            gx_validation.RowCheck("ts_not_null", "not_null", "ts", "error", "no timestamp"),
-            gx_validation.RowCheck(
-                "message_id_unique", "unique", "message_id", "error", "repeated messageId"
-            ),
-            gx_validation.RowCheck(
-                "ts_in_window",
-                "between",
-                "ts",
-                "error",
-                "timestamp outside the sane window",
-                {"min_value": p["min_event_ts"], "max_value": p["future_cutoff"]},
+            *_event_row_errors(
+                p,
+                required={"message_id": "no messageId", "type": "no type", "ts": "no timestamp"},
+                key=("message_id_unique", "message_id", "repeated messageId"),
             ),
             gx_validation.RowCheck(
                 "identity_present", "not_null", "identity", "warn", "neither anonymousId nor userId"
@@ -139,21 +154,10 @@ LOAD_SUITES: dict[str, dict[str, Any]] = {
         "columns": """sg_event_id, event, ts, sg_event_id || '|' || event as event_key,
             case when lower(trim(email)) not in ${blocked_identity_values} then trim(email) end as email""",
         "checks": lambda p: [
-            gx_validation.RowCheck(
-                "sg_event_id_not_null", "not_null", "sg_event_id", "error", "no sg_event_id"
-            ),
-            gx_validation.RowCheck("event_not_null", "not_null", "event", "error", "no event"),
-            gx_validation.RowCheck("ts_not_null", "not_null", "ts", "error", "no timestamp"),
-            gx_validation.RowCheck(
-                "event_key_unique", "unique", "event_key", "error", "repeated (sg_event_id, event)"
-            ),
-            gx_validation.RowCheck(
-                "ts_in_window",
-                "between",
-                "ts",
-                "error",
-                "timestamp outside the sane window",
-                {"min_value": p["min_event_ts"], "max_value": p["future_cutoff"]},
+            *_event_row_errors(
+                p,
+                required={"sg_event_id": "no sg_event_id", "event": "no event", "ts": "no timestamp"},
+                key=("event_key_unique", "event_key", "repeated (sg_event_id, event)"),
             ),
             gx_validation.RowCheck(
                 "event_known",
