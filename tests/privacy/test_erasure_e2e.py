@@ -21,32 +21,25 @@ point of the test; it is marked slow.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.e2e import cli
 from tests.privacy.scan import person_needles, scan_data_dir
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 SECOND = "A.Second.Address@Example.NET"
 
 
-def lifecycle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
+# Three full runs on a loaded machine: a longer bound per command than the other e2e modules.
+lifecycle = functools.partial(cli.lifecycle, timeout=1500)
 
 
 def _ok(proc: subprocess.CompletedProcess) -> None:
