@@ -7,13 +7,17 @@ is unit-tested as plain functions without it.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="lifecycle-tests-"))
+# Each test process (the controller and every xdist worker) made one: none is left behind in /tmp.
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
