@@ -25,11 +25,14 @@ demo: setup
 	$(BIN)/lifecycle generate --data-dir $(DATA_DIR)
 	$(BIN)/lifecycle run --data-dir $(DATA_DIR)
 
-# System packages tests need (headless Chromium for the report test), installed by the project itself.
+# System packages tests need (headless Chromium for the report test, Java for Spark), installed by the project itself.
 test-deps:
 	@bash scripts/install-test-deps.sh
 
+# The Spark portability test's packages (dependency group `spark`: dbt-spark, pyspark) are synced
+# here only, so `make demo` never downloads pyspark (DECISIONS.md "Spark").
 test: setup test-deps
+	$(UV) sync --frozen --group spark --compile-bytecode --python $(PYTHON)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # Python (ruff) and SQL (sqlfluff with the dbt templater, .sqlfluff); tests/test_lint.py runs it in CI.
