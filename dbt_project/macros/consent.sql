@@ -36,13 +36,13 @@
 {% macro sendgrid_epoch_to_timestamp(epoch_text) -%}
     case
         when {{ epoch_text }} is not null and length({{ epoch_text }}) <= 24
-            and abs(cast({{ epoch_text }} as double precision)) <= 100000000000000
-            then (to_timestamp(
-                case
-                    when abs(cast({{ epoch_text }} as double precision)) >= 100000000000
-                        then cast({{ epoch_text }} as double precision) / 1000
-                    else cast({{ epoch_text }} as double precision)
-                end
-            ) at time zone 'UTC')
+            and abs(cast({{ epoch_text }} as {{ lifecycle.double_type() }})) <= 100000000000000
+            then {{ lifecycle.utc_timestamp_from_epoch(
+                "case
+                    when abs(cast(" ~ epoch_text ~ " as " ~ lifecycle.double_type() ~ ")) >= 100000000000
+                        then cast(" ~ epoch_text ~ " as " ~ lifecycle.double_type() ~ ") / 1000
+                    else cast(" ~ epoch_text ~ " as " ~ lifecycle.double_type() ~ ")
+                end"
+            ) }}
     end
 {%- endmacro %}

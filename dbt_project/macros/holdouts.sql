@@ -5,6 +5,10 @@
     exists` only: dbt never rewrites or drops sync state, not even with --full-refresh.
 -#}
 {% macro ensure_holdout_assignments() -%}
+    {{ return(adapter.dispatch('ensure_holdout_assignments', 'lifecycle')()) }}
+{%- endmacro %}
+
+{% macro default__ensure_holdout_assignments() -%}
     {%- set relation = source('sync', 'holdout_assignments') -%}
     create schema if not exists {{ relation.schema }};
     create table if not exists {{ relation }} (

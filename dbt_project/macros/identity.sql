@@ -27,8 +27,8 @@
 {%- endmacro %}
 
 {% macro canonical_email(column) -%}
-    {%- set trimmed = "lower(regexp_replace(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), "
-        ~ lifecycle.email_trim_pattern() ~ ", '', 'g'))" -%}
+    {%- set trimmed = "lower(" ~ lifecycle.regexp_replace_all(
+        "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")", lifecycle.email_trim_pattern(), "''") ~ ")" -%}
     (case when {{ lifecycle.is_valid_email(trimmed) }} then {{ trimmed }} end)
 {%- endmacro %}
 
@@ -65,7 +65,7 @@
 
 {#- A usable raw identifier (anonymousId, userId, Zendesk id): trimmed, or NULL when blocked. -#}
 {% macro clean_identifier(column) -%}
-    case when not {{ lifecycle.is_blocked_identity(column) }} then trim(cast({{ column }} as varchar)) end
+    case when not {{ lifecycle.is_blocked_identity(column) }} then trim(cast({{ column }} as {{ lifecycle.text_type() }})) end
 {%- endmacro %}
 
 {#- person_id from the component's best identifier: stable while the component is unchanged. -#}

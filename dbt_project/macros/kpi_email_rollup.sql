@@ -218,8 +218,8 @@ select * from final
     the kpi_email_rollup columns after the month: the select list both email marts end with.
 -#}
 {% macro kpi_email_rollup_typed_columns() -%}
-    cast(campaign_name as varchar) as campaign_name,
-    cast(campaign_id as varchar) as campaign_id,
+    cast(campaign_name as {{ lifecycle.text_type() }}) as campaign_name,
+    cast(campaign_id as {{ lifecycle.text_type() }}) as campaign_id,
     {%- for count in [
         'processed', 'delivered', 'bounces', 'drops', 'deferrals', 'opens', 'unique_opens', 'clicks',
         'unique_clicks', 'unsubscribes', 'unique_unsubscribes', 'spam_reports', 'attributed_orders'
@@ -231,6 +231,6 @@ select * from final
         'delivery_rate', 'open_rate', 'click_rate', 'click_to_open_rate', 'bounce_rate', 'unsubscribe_rate',
         'spam_rate'
     ] %}
-    cast({{ rate }} as double precision) as {{ rate }}{{ ',' if not loop.last }}
+    cast({{ rate }} as {{ lifecycle.double_type() }}) as {{ rate }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

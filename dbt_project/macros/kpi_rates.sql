@@ -4,7 +4,7 @@
     counts divide as floating point on every engine (PostgreSQL would truncate int / int).
 -#}
 {% macro kpi_safe_divide(numerator, denominator) -%}
-    (cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0))
+    (cast({{ numerator }} as {{ lifecycle.double_type() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
 {#-

@@ -21,12 +21,12 @@ products as (
 
 completed as (
 
-    select distinct on (order_id) *
+    {% call lifecycle.distinct_on('order_id', '*', 'event_at, message_id') %}
     from web_events
     where event = 'Order Completed'
         and order_id is not null
         and event_at <= {{ lifecycle_as_of() }}
-    order by order_id, event_at, message_id
+    {% endcall %}
 
 ),
 

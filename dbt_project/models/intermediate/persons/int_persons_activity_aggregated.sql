@@ -71,11 +71,11 @@ persons as (
 
 seen as (
 
-    select person_id, event_at as seen_at, 'web' as source, cast(null as varchar) as event from web_events
+    select person_id, event_at as seen_at, 'web' as source, cast(null as {{ lifecycle.text_type() }}) as event from web_events
     union all
     select person_id, event_at as seen_at, 'email' as source, event from email_events
     union all
-    select person_id, created_at as seen_at, 'ticket' as source, cast(null as varchar) as event from tickets
+    select person_id, created_at as seen_at, 'ticket' as source, cast(null as {{ lifecycle.text_type() }}) as event from tickets
 
 ),
 
@@ -112,9 +112,9 @@ lead_signals as (
 
 first_lead_signal as (
 
-    select distinct on (person_id) person_id, signal_at as lead_signal_at, signal as lead_signal
+    {% call lifecycle.distinct_on('person_id', 'person_id, signal_at as lead_signal_at, signal as lead_signal', 'signal_at, signal') %}
     from lead_signals
-    order by person_id, signal_at, signal
+    {% endcall %}
 
 ),
 
@@ -131,9 +131,9 @@ emails_seen as (
 
 latest_email as (
 
-    select distinct on (person_id) person_id, email
+    {% call lifecycle.distinct_on('person_id', 'person_id, email', 'seen_at desc nulls last, email asc') %}
     from emails_seen
-    order by person_id asc, seen_at desc nulls last, email asc
+    {% endcall %}
 
 ),
 

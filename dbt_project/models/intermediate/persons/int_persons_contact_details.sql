@@ -57,7 +57,7 @@ cleaned as (
 
     select
         persons.person_id,
-        nullif(trim(regexp_replace(persons.name, '[ \t\r\n]+', ' ', 'g')), '') as full_name,
+        nullif(trim({{ lifecycle.regexp_replace_all('persons.name', "'[ \\t\\r\\n]+'", "' '") }}), '') as full_name,
         nullif(trim(persons.phone), '') as phone_text,
         trait_names.trait_first_name,
         trait_names.trait_last_name
@@ -78,14 +78,14 @@ split as (
         case
             when full_name like '%,%' and full_name not like '%,%,%'
                 then nullif(trim(split_part(full_name, ',', 1)), '')
-            when strpos(full_name, ' ') > 0
-                then nullif(trim(substr(full_name, strpos(full_name, ' ') + 1)), '')
+            when {{ lifecycle.strpos('full_name', "' '") }} > 0
+                then nullif(trim(substr(full_name, {{ lifecycle.strpos('full_name', "' '") }} + 1)), '')
         end as split_last_name,
-        regexp_replace(phone_text, '[^0-9]', '', 'g') as phone_digits,
+        {{ lifecycle.regexp_replace_all('phone_text', "'[^0-9]'", "''") }} as phone_digits,
         -- Usable characters only, and `+` (if any) only in front.
         (
-            regexp_replace(phone_text, '[0-9 ().+/-]', '', 'g') = ''
-            and strpos(substr(phone_text, 2), '+') = 0
+            {{ lifecycle.regexp_replace_all('phone_text', "'[0-9 ().+/-]'", "''") }} = ''
+            and {{ lifecycle.strpos('substr(phone_text, 2)', "'+'") }} = 0
         ) as phone_chars_ok
     from cleaned
 
@@ -102,7 +102,7 @@ phones as (
             {%- if cc == '1' %}
             when length(phone_digits) = 11 and phone_digits like '1%' then '+' || phone_digits
             {%- endif %}
-            else '+{{ cc }}' || ltrim(phone_digits, '0')
+            else '+{{ cc }}' || {{ lifecycle.ltrim_chars('phone_digits', "'0'") }}
         end as phone_candidate
     from split
 

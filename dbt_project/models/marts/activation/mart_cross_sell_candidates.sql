@@ -110,17 +110,17 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
-        cast(email as varchar) as email,
-        cast(name as varchar) as name,
-        cast(anchor_product_id as varchar) as anchor_product_id,
-        cast(recommended_product_id as varchar) as recommended_product_id,
-        cast(recommended_product_name as varchar) as recommended_product_name,
-        cast(recommended_product_category as varchar) as recommended_product_category,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
+        cast(email as {{ lifecycle.text_type() }}) as email,
+        cast(name as {{ lifecycle.text_type() }}) as name,
+        cast(anchor_product_id as {{ lifecycle.text_type() }}) as anchor_product_id,
+        cast(recommended_product_id as {{ lifecycle.text_type() }}) as recommended_product_id,
+        cast(recommended_product_name as {{ lifecycle.text_type() }}) as recommended_product_name,
+        cast(recommended_product_category as {{ lifecycle.text_type() }}) as recommended_product_category,
         cast(recommended_product_price as integer) as recommended_product_price,
-        cast(support as double precision) as support,
-        cast(confidence as double precision) as confidence,
-        cast(lift as double precision) as lift,
+        cast(support as {{ lifecycle.double_type() }}) as support,
+        cast(confidence as {{ lifecycle.double_type() }}) as confidence,
+        cast(lift as {{ lifecycle.double_type() }}) as lift,
         cast(as_of as timestamp) as as_of
     from assembled
 

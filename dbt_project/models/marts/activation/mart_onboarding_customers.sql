@@ -41,9 +41,9 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
-        cast(email as varchar) as email,
-        cast(name as varchar) as name,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
+        cast(email as {{ lifecycle.text_type() }}) as email,
+        cast(name as {{ lifecycle.text_type() }}) as name,
         cast(first_order_at as timestamp) as first_order_at,
         cast(days_since_first_order as bigint) as days_since_first_order,
         cast(order_count as bigint) as order_count,

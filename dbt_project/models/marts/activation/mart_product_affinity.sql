@@ -72,10 +72,10 @@ metrics as (
         antecedent.orders_with_product,
         consequent.orders_with_product as orders_with_associated,
         order_total.total_orders,
-        cast(pair_orders.orders_with_both as double precision) / order_total.total_orders as support,
-        cast(pair_orders.orders_with_both as double precision) / antecedent.orders_with_product as confidence,
-        (cast(pair_orders.orders_with_both as double precision) / antecedent.orders_with_product)
-        / (cast(consequent.orders_with_product as double precision) / order_total.total_orders) as lift
+        cast(pair_orders.orders_with_both as {{ lifecycle.double_type() }}) / order_total.total_orders as support,
+        cast(pair_orders.orders_with_both as {{ lifecycle.double_type() }}) / antecedent.orders_with_product as confidence,
+        (cast(pair_orders.orders_with_both as {{ lifecycle.double_type() }}) / antecedent.orders_with_product)
+        / (cast(consequent.orders_with_product as {{ lifecycle.double_type() }}) / order_total.total_orders) as lift
     from pair_orders
     cross join order_total
     inner join product_orders as antecedent on pair_orders.product_id = antecedent.product_id
@@ -108,18 +108,18 @@ assembled as (
 final as (
 
     select
-        cast(product_id as varchar) as product_id,
-        cast(associated_product_id as varchar) as associated_product_id,
-        cast(associated_product_name as varchar) as associated_product_name,
-        cast(associated_product_category as varchar) as associated_product_category,
+        cast(product_id as {{ lifecycle.text_type() }}) as product_id,
+        cast(associated_product_id as {{ lifecycle.text_type() }}) as associated_product_id,
+        cast(associated_product_name as {{ lifecycle.text_type() }}) as associated_product_name,
+        cast(associated_product_category as {{ lifecycle.text_type() }}) as associated_product_category,
         cast(associated_product_price as integer) as associated_product_price,
         cast(orders_with_both as bigint) as orders_with_both,
         cast(orders_with_product as bigint) as orders_with_product,
         cast(orders_with_associated as bigint) as orders_with_associated,
         cast(total_orders as bigint) as total_orders,
-        cast(support as double precision) as support,
-        cast(confidence as double precision) as confidence,
-        cast(lift as double precision) as lift,
+        cast(support as {{ lifecycle.double_type() }}) as support,
+        cast(confidence as {{ lifecycle.double_type() }}) as confidence,
+        cast(lift as {{ lifecycle.double_type() }}) as lift,
         cast(meets_min_support as boolean) as meets_min_support
     from assembled
 

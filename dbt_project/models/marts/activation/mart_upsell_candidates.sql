@@ -178,14 +178,14 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
-        cast(email as varchar) as email,
-        cast(name as varchar) as name,
-        cast(current_product_id as varchar) as current_product_id,
-        cast(current_product_name as varchar) as current_product_name,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
+        cast(email as {{ lifecycle.text_type() }}) as email,
+        cast(name as {{ lifecycle.text_type() }}) as name,
+        cast(current_product_id as {{ lifecycle.text_type() }}) as current_product_id,
+        cast(current_product_name as {{ lifecycle.text_type() }}) as current_product_name,
         cast(current_tier as integer) as current_tier,
-        cast(recommended_product_id as varchar) as recommended_product_id,
-        cast(recommended_product_name as varchar) as recommended_product_name,
+        cast(recommended_product_id as {{ lifecycle.text_type() }}) as recommended_product_id,
+        cast(recommended_product_name as {{ lifecycle.text_type() }}) as recommended_product_name,
         cast(recommended_tier as integer) as recommended_tier,
         cast(recommended_product_price as integer) as recommended_product_price,
         cast(last_engaged_at as timestamp) as last_engaged_at,

@@ -44,13 +44,13 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
-        cast(email as varchar) as email,
-        cast(name as varchar) as name,
-        cast(lifecycle_stage as varchar) as lifecycle_stage,
-        cast(rfm_segment as varchar) as rfm_segment,
-        cast(rfm_cell as varchar) as rfm_cell,
-        cast(vip_reason as varchar) as vip_reason,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
+        cast(email as {{ lifecycle.text_type() }}) as email,
+        cast(name as {{ lifecycle.text_type() }}) as name,
+        cast(lifecycle_stage as {{ lifecycle.text_type() }}) as lifecycle_stage,
+        cast(rfm_segment as {{ lifecycle.text_type() }}) as rfm_segment,
+        cast(rfm_cell as {{ lifecycle.text_type() }}) as rfm_cell,
+        cast(vip_reason as {{ lifecycle.text_type() }}) as vip_reason,
         cast(order_count as bigint) as order_count,
         cast(net_revenue as decimal(18,2)) as net_revenue,
         cast(last_order_at as timestamp) as last_order_at,

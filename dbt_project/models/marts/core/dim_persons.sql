@@ -82,9 +82,9 @@ ticket_summary as (
 
 first_touch as (
 
-    select distinct on (person_id) person_id, source, medium, campaign, touched_at
+    {% call lifecycle.distinct_on('person_id', 'person_id, source, medium, campaign, touched_at', 'touched_at, touch_type, touch_id') %}
     from touches
-    order by person_id, touched_at, touch_type, touch_id
+    {% endcall %}
 
 ),
 
@@ -102,16 +102,13 @@ first_page_times as (
 
 first_referrer as (
 
-    select distinct on (web_events.person_id)
-        web_events.person_id,
-        web_events.referrer_host,
-        web_events.referrer_class
+    {% call lifecycle.distinct_on('web_events.person_id', 'web_events.person_id, web_events.referrer_host, web_events.referrer_class', 'web_events.message_id') %}
     from web_events
     inner join first_page_times
         on first_page_times.person_id = web_events.person_id
         and first_page_times.first_page_at = web_events.event_at
     where web_events.type = 'page'
-    order by web_events.person_id, web_events.message_id
+    {% endcall %}
 
 ),
 
@@ -123,9 +120,9 @@ has_web as (
 
 current_transition as (
 
-    select distinct on (person_id) person_id, to_stage, transitioned_at
+    {% call lifecycle.distinct_on('person_id', 'person_id, to_stage, transitioned_at', 'transition_number desc') %}
     from transitions
-    order by person_id asc, transition_number desc
+    {% endcall %}
 
 ),
 

@@ -76,7 +76,7 @@ milestone_points as (
         milestones.point_sequence,
         milestones.to_stage,
         milestones.trigger,
-        cast(null as varchar) as order_id
+        cast(null as {{ lifecycle.text_type() }}) as order_id
     from milestones
     left join first_orders on first_orders.person_id = milestones.person_id
     where milestones.point_at is not null

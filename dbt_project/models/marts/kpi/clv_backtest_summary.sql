@@ -24,7 +24,7 @@ cutoff as (
     select
         as_of,
         {{ dbt.dateadd('day', -7 * var('clv_backtest_holdout_weeks'), 'as_of') }} as cutoff_at,
-        cast({{ var('clv_backtest_holdout_weeks') }} as double precision) as holdout_weeks
+        cast({{ var('clv_backtest_holdout_weeks') }} as {{ lifecycle.double_type() }}) as holdout_weeks
     from as_of
 
 ),
@@ -68,11 +68,11 @@ assembled as (
             as recency_weeks,
         {{ lifecycle.seconds_between('calibration.first_order_at', 'cutoff.cutoff_at') }} / 604800.0
             as tenure_weeks,
-        cast(calibration.repeat_monetary_value as double precision) as repeat_monetary_value,
-        cast(calibration.calibration_net_revenue as double precision) / calibration.calibration_orders
+        cast(calibration.repeat_monetary_value as {{ lifecycle.double_type() }}) as repeat_monetary_value,
+        cast(calibration.calibration_net_revenue as {{ lifecycle.double_type() }}) / calibration.calibration_orders
             as avg_order_value,
         coalesce(holdout.holdout_purchases, 0) as holdout_purchases,
-        cast(coalesce(holdout.holdout_net_revenue, 0) as double precision) as holdout_net_revenue,
+        cast(coalesce(holdout.holdout_net_revenue, 0) as {{ lifecycle.double_type() }}) as holdout_net_revenue,
         calibration.first_order_at,
         cutoff.cutoff_at,
         cutoff.holdout_weeks,
@@ -87,17 +87,17 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
         cast(frequency as bigint) as frequency,
-        cast(recency_weeks as double precision) as recency_weeks,
-        cast(tenure_weeks as double precision) as tenure_weeks,
-        cast(repeat_monetary_value as double precision) as repeat_monetary_value,
-        cast(avg_order_value as double precision) as avg_order_value,
+        cast(recency_weeks as {{ lifecycle.double_type() }}) as recency_weeks,
+        cast(tenure_weeks as {{ lifecycle.double_type() }}) as tenure_weeks,
+        cast(repeat_monetary_value as {{ lifecycle.double_type() }}) as repeat_monetary_value,
+        cast(avg_order_value as {{ lifecycle.double_type() }}) as avg_order_value,
         cast(holdout_purchases as bigint) as holdout_purchases,
-        cast(holdout_net_revenue as double precision) as holdout_net_revenue,
+        cast(holdout_net_revenue as {{ lifecycle.double_type() }}) as holdout_net_revenue,
         cast(first_order_at as timestamp) as first_order_at,
         cast(cutoff_at as timestamp) as cutoff_at,
-        cast(holdout_weeks as double precision) as holdout_weeks,
+        cast(holdout_weeks as {{ lifecycle.double_type() }}) as holdout_weeks,
         cast(as_of as timestamp) as as_of
     from assembled
 

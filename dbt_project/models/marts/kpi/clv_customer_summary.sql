@@ -41,8 +41,8 @@ assembled as (
         {{ lifecycle.seconds_between('customers.first_order_at', 'customers.last_order_at') }} / 604800.0
             as recency_weeks,
         {{ lifecycle.seconds_between('customers.first_order_at', 'as_of.as_of') }} / 604800.0 as tenure_weeks,
-        cast(customers.repeat_monetary_value as double precision) as repeat_monetary_value,
-        cast(customers.net_revenue as double precision) / customers.orders as avg_order_value,
+        cast(customers.repeat_monetary_value as {{ lifecycle.double_type() }}) as repeat_monetary_value,
+        cast(customers.net_revenue as {{ lifecycle.double_type() }}) / customers.orders as avg_order_value,
         customers.net_revenue,
         customers.first_order_at,
         customers.last_order_at,
@@ -56,13 +56,13 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
         cast(orders as bigint) as orders,
         cast(frequency as bigint) as frequency,
-        cast(recency_weeks as double precision) as recency_weeks,
-        cast(tenure_weeks as double precision) as tenure_weeks,
-        cast(repeat_monetary_value as double precision) as repeat_monetary_value,
-        cast(avg_order_value as double precision) as avg_order_value,
+        cast(recency_weeks as {{ lifecycle.double_type() }}) as recency_weeks,
+        cast(tenure_weeks as {{ lifecycle.double_type() }}) as tenure_weeks,
+        cast(repeat_monetary_value as {{ lifecycle.double_type() }}) as repeat_monetary_value,
+        cast(avg_order_value as {{ lifecycle.double_type() }}) as avg_order_value,
         cast(net_revenue as decimal(18,2)) as net_revenue,
         cast(first_order_at as timestamp) as first_order_at,
         cast(last_order_at as timestamp) as last_order_at,

@@ -104,9 +104,9 @@ final as (
 
     select
         cast(month as date) as month,
-        cast(source as varchar) as source,
-        cast(medium as varchar) as medium,
-        cast(campaign as varchar) as campaign,
+        cast(source as {{ lifecycle.text_type() }}) as source,
+        cast(medium as {{ lifecycle.text_type() }}) as medium,
+        cast(campaign as {{ lifecycle.text_type() }}) as campaign,
         cast(new_leads as bigint) as new_leads,
         cast(new_customers as bigint) as new_customers,
         cast(first_order_revenue as decimal(18,2)) as first_order_revenue,

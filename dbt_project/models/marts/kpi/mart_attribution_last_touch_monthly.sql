@@ -27,9 +27,9 @@ final as (
 
     select
         cast(month as date) as month,
-        cast(source as varchar) as source,
-        cast(medium as varchar) as medium,
-        cast(campaign as varchar) as campaign,
+        cast(source as {{ lifecycle.text_type() }}) as source,
+        cast(medium as {{ lifecycle.text_type() }}) as medium,
+        cast(campaign as {{ lifecycle.text_type() }}) as campaign,
         cast(orders as bigint) as orders,
         cast(first_orders as bigint) as first_orders,
         cast(net_revenue as decimal(18,2)) as net_revenue

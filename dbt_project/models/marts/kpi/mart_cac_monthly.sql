@@ -67,11 +67,11 @@ final as (
 
     select
         cast(month as date) as month,
-        cast(source as varchar) as source,
-        cast(medium as varchar) as medium,
+        cast(source as {{ lifecycle.text_type() }}) as source,
+        cast(medium as {{ lifecycle.text_type() }}) as medium,
         cast(spend as decimal(18,2)) as spend,
         cast(new_customers as bigint) as new_customers,
-        cast(cac as double precision) as cac
+        cast(cac as {{ lifecycle.double_type() }}) as cac
     from assembled
 
 )

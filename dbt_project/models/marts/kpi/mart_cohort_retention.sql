@@ -94,7 +94,7 @@ final as (
         cast(activity_month as date) as activity_month,
         cast(cohort_size as bigint) as cohort_size,
         cast(active_customers as bigint) as active_customers,
-        cast(retention_rate as double precision) as retention_rate,
+        cast(retention_rate as {{ lifecycle.double_type() }}) as retention_rate,
         cast(is_partial_month as boolean) as is_partial_month
     from assembled
 

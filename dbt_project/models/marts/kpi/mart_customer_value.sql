@@ -43,19 +43,19 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
         cast(first_order_at as timestamp) as first_order_at,
         cast(last_order_at as timestamp) as last_order_at,
         cast(orders as bigint) as orders,
-        cast(avg_order_value as double precision) as avg_order_value,
+        cast(avg_order_value as {{ lifecycle.double_type() }}) as avg_order_value,
         cast(historical_clv as decimal(18,2)) as historical_clv,
-        cast(prob_alive as double precision) as prob_alive,
-        cast(expected_purchases_12m as double precision) as expected_purchases_12m,
-        cast(expected_spend_per_order as double precision) as expected_spend_per_order,
-        cast(predicted_clv_12m as double precision) as predicted_clv_12m,
-        cast(purchases_method as varchar) as purchases_method,
-        cast(spend_method as varchar) as spend_method,
-        cast(fit_id as varchar) as fit_id,
+        cast(prob_alive as {{ lifecycle.double_type() }}) as prob_alive,
+        cast(expected_purchases_12m as {{ lifecycle.double_type() }}) as expected_purchases_12m,
+        cast(expected_spend_per_order as {{ lifecycle.double_type() }}) as expected_spend_per_order,
+        cast(predicted_clv_12m as {{ lifecycle.double_type() }}) as predicted_clv_12m,
+        cast(purchases_method as {{ lifecycle.text_type() }}) as purchases_method,
+        cast(spend_method as {{ lifecycle.text_type() }}) as spend_method,
+        cast(fit_id as {{ lifecycle.text_type() }}) as fit_id,
         cast(as_of as timestamp) as as_of
     from assembled
 

@@ -128,13 +128,13 @@ assembled as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
+        cast(period_grain as {{ lifecycle.text_type() }}) as period_grain,
         cast(period_start as date) as period_start,
         cast(visitors as bigint) as visitors,
         cast(new_leads as bigint) as new_leads,
         cast(new_customers as bigint) as new_customers,
         cast(converted_leads as bigint) as converted_leads,
-        cast(median_days_to_convert as double precision) as median_days_to_convert
+        cast(median_days_to_convert as {{ lifecycle.double_type() }}) as median_days_to_convert
     from assembled
 
 )

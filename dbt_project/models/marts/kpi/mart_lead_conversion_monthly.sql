@@ -97,9 +97,9 @@ final as (
         cast(leads as bigint) as leads,
         cast(converted_leads as bigint) as converted_leads,
         cast(converted_within_window as bigint) as converted_within_window,
-        cast(lead_to_customer_rate as double precision) as lead_to_customer_rate,
-        cast(lead_to_customer_rate_window as double precision) as lead_to_customer_rate_window,
-        cast(median_days_to_convert as double precision) as median_days_to_convert
+        cast(lead_to_customer_rate as {{ lifecycle.double_type() }}) as lead_to_customer_rate,
+        cast(lead_to_customer_rate_window as {{ lifecycle.double_type() }}) as lead_to_customer_rate_window,
+        cast(median_days_to_convert as {{ lifecycle.double_type() }}) as median_days_to_convert
     from assembled
 
 )

@@ -69,16 +69,16 @@ assembled as (
 final as (
 
     select
-        cast(order_id as varchar) as order_id,
-        cast(person_id as varchar) as person_id,
+        cast(order_id as {{ lifecycle.text_type() }}) as order_id,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
         cast(ordered_at as timestamp) as ordered_at,
         cast(order_number as bigint) as order_number,
         cast(net_revenue as decimal(18,2)) as net_revenue,
         cast(has_touch as boolean) as has_touch,
-        cast(source as varchar) as source,
-        cast(medium as varchar) as medium,
-        cast(campaign as varchar) as campaign,
-        cast(touch_type as varchar) as touch_type,
+        cast(source as {{ lifecycle.text_type() }}) as source,
+        cast(medium as {{ lifecycle.text_type() }}) as medium,
+        cast(campaign as {{ lifecycle.text_type() }}) as campaign,
+        cast(touch_type as {{ lifecycle.text_type() }}) as touch_type,
         cast(touched_at as timestamp) as touched_at
     from assembled
 

@@ -135,10 +135,10 @@ final as (
         cast(month as date) as month,
         cast(customers as bigint) as customers,
         cast(repeat_customers as bigint) as repeat_customers,
-        cast(repeat_purchase_rate as double precision) as repeat_purchase_rate,
+        cast(repeat_purchase_rate as {{ lifecycle.double_type() }}) as repeat_purchase_rate,
         cast(customers_at_start as bigint) as customers_at_start,
         cast(churned as bigint) as churned,
-        cast(churn_rate as double precision) as churn_rate
+        cast(churn_rate as {{ lifecycle.double_type() }}) as churn_rate
     from assembled
 
 )

@@ -60,7 +60,7 @@ assembled as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
+        cast(period_grain as {{ lifecycle.text_type() }}) as period_grain,
         cast(period_start as date) as period_start,
         cast(orders as bigint) as orders,
         cast(new_customer_orders as bigint) as new_customer_orders,
@@ -68,7 +68,7 @@ final as (
         cast(gross_revenue as decimal(18,2)) as gross_revenue,
         cast(refunds as decimal(18,2)) as refunds,
         cast(net_revenue as decimal(18,2)) as net_revenue,
-        cast(aov as double precision) as aov,
+        cast(aov as {{ lifecycle.double_type() }}) as aov,
         cast(new_revenue as decimal(18,2)) as new_revenue,
         cast(returning_revenue as decimal(18,2)) as returning_revenue
     from assembled

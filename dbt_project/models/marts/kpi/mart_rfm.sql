@@ -91,7 +91,7 @@ assembled as (
 final as (
 
     select
-        cast(person_id as varchar) as person_id,
+        cast(person_id as {{ lifecycle.text_type() }}) as person_id,
         cast(last_order_at as timestamp) as last_order_at,
         cast(recency_days as bigint) as recency_days,
         cast(frequency as bigint) as frequency,
@@ -99,8 +99,8 @@ final as (
         cast(r_score as bigint) as r_score,
         cast(f_score as bigint) as f_score,
         cast(m_score as bigint) as m_score,
-        cast(rfm_cell as varchar) as rfm_cell,
-        cast(segment as varchar) as segment,
+        cast(rfm_cell as {{ lifecycle.text_type() }}) as rfm_cell,
+        cast(segment as {{ lifecycle.text_type() }}) as segment,
         cast(as_of as timestamp) as as_of
     from assembled
 

@@ -110,8 +110,8 @@ by_group as (
         sum(1 - is_measured) as pending,
         sum(case when is_measured = 1 and orders_in_window > 0 then 1 else 0 end) as conversions,
         sum(case when is_measured = 1 then orders_in_window else 0 end) as orders,
-        avg(case when is_measured = 1 then cast(revenue_in_window as double precision) end) as revenue_mean,
-        var_samp(case when is_measured = 1 then cast(revenue_in_window as double precision) end) as revenue_var
+        avg(case when is_measured = 1 then cast(revenue_in_window as {{ lifecycle.double_type() }}) end) as revenue_mean,
+        var_samp(case when is_measured = 1 then cast(revenue_in_window as {{ lifecycle.double_type() }}) end) as revenue_var
     from cohorted
     group by segment, cohort_grain, cohort_start, assigned_group
 
@@ -215,20 +215,20 @@ final as (
         cast(holdout_pending as bigint) as holdout_pending,
         cast(treated_conversions as bigint) as treated_conversions,
         cast(holdout_conversions as bigint) as holdout_conversions,
-        cast(treated_conversion_rate as double precision) as treated_conversion_rate,
-        cast(holdout_conversion_rate as double precision) as holdout_conversion_rate,
-        cast(conversion_lift as double precision) as conversion_lift,
-        cast(conversion_lift_ci_low as double precision) as conversion_lift_ci_low,
-        cast(conversion_lift_ci_high as double precision) as conversion_lift_ci_high,
+        cast(treated_conversion_rate as {{ lifecycle.double_type() }}) as treated_conversion_rate,
+        cast(holdout_conversion_rate as {{ lifecycle.double_type() }}) as holdout_conversion_rate,
+        cast(conversion_lift as {{ lifecycle.double_type() }}) as conversion_lift,
+        cast(conversion_lift_ci_low as {{ lifecycle.double_type() }}) as conversion_lift_ci_low,
+        cast(conversion_lift_ci_high as {{ lifecycle.double_type() }}) as conversion_lift_ci_high,
         coalesce(enough_data and (conversion_lift_ci_low > 0 or conversion_lift_ci_high < 0), false)
             as conversion_lift_significant,
-        cast(treated_orders_per_person as double precision) as treated_orders_per_person,
-        cast(holdout_orders_per_person as double precision) as holdout_orders_per_person,
-        cast(treated_revenue_per_person as double precision) as treated_revenue_per_person,
-        cast(holdout_revenue_per_person as double precision) as holdout_revenue_per_person,
-        cast(revenue_lift as double precision) as revenue_lift,
-        cast(revenue_lift - revenue_t_critical * revenue_lift_se as double precision) as revenue_lift_ci_low,
-        cast(revenue_lift + revenue_t_critical * revenue_lift_se as double precision) as revenue_lift_ci_high,
+        cast(treated_orders_per_person as {{ lifecycle.double_type() }}) as treated_orders_per_person,
+        cast(holdout_orders_per_person as {{ lifecycle.double_type() }}) as holdout_orders_per_person,
+        cast(treated_revenue_per_person as {{ lifecycle.double_type() }}) as treated_revenue_per_person,
+        cast(holdout_revenue_per_person as {{ lifecycle.double_type() }}) as holdout_revenue_per_person,
+        cast(revenue_lift as {{ lifecycle.double_type() }}) as revenue_lift,
+        cast(revenue_lift - revenue_t_critical * revenue_lift_se as {{ lifecycle.double_type() }}) as revenue_lift_ci_low,
+        cast(revenue_lift + revenue_t_critical * revenue_lift_se as {{ lifecycle.double_type() }}) as revenue_lift_ci_high,
         coalesce(
             enough_data
             and (revenue_lift - revenue_t_critical * revenue_lift_se > 0

@@ -133,22 +133,22 @@ final as (
 
     select
         cast(week_start as date) as week_start,
-        cast(priority as varchar) as priority,
-        cast(channel as varchar) as channel,
+        cast(priority as {{ lifecycle.text_type() }}) as priority,
+        cast(channel as {{ lifecycle.text_type() }}) as channel,
         cast(tickets_created as bigint) as tickets_created,
         cast(tickets_solved as bigint) as tickets_solved,
-        cast(median_first_reply_minutes as double precision) as median_first_reply_minutes,
-        cast(p90_first_reply_minutes as double precision) as p90_first_reply_minutes,
-        cast(median_full_resolution_minutes as double precision) as median_full_resolution_minutes,
-        cast(p90_full_resolution_minutes as double precision) as p90_full_resolution_minutes,
+        cast(median_first_reply_minutes as {{ lifecycle.double_type() }}) as median_first_reply_minutes,
+        cast(p90_first_reply_minutes as {{ lifecycle.double_type() }}) as p90_first_reply_minutes,
+        cast(median_full_resolution_minutes as {{ lifecycle.double_type() }}) as median_full_resolution_minutes,
+        cast(p90_full_resolution_minutes as {{ lifecycle.double_type() }}) as p90_full_resolution_minutes,
         cast(tickets_with_first_reply as bigint) as tickets_with_first_reply,
         cast(sla_breaches as bigint) as sla_breaches,
-        cast(sla_breach_rate as double precision) as sla_breach_rate,
+        cast(sla_breach_rate as {{ lifecycle.double_type() }}) as sla_breach_rate,
         cast(csat_good as bigint) as csat_good,
         cast(csat_bad as bigint) as csat_bad,
-        cast(csat as double precision) as csat,
+        cast(csat as {{ lifecycle.double_type() }}) as csat,
         cast(one_touch_solved as bigint) as one_touch_solved,
-        cast(one_touch_resolution_rate as double precision) as one_touch_resolution_rate
+        cast(one_touch_resolution_rate as {{ lifecycle.double_type() }}) as one_touch_resolution_rate
     from assembled
 
 )

@@ -17,7 +17,7 @@ normalized as (
         requested_at,
         _loaded_at
     from source
-    where email is not null and trim(email) <> '' and not starts_with(email, 'erased:')
+    where email is not null and trim(email) <> '' and not {{ lifecycle.starts_with('email', "'erased:'") }}
 
 ),
 

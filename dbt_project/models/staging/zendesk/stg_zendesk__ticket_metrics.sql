@@ -9,9 +9,9 @@ source as (
 
 latest_version as (
 
-    select distinct on (ticket_id) *
+    {% call lifecycle.distinct_on('ticket_id', '*', 'updated_at desc nulls last, _loaded_at desc, _file desc, _line desc') %}
     from source
-    order by ticket_id asc, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+    {% endcall %}
 
 ),
 

@@ -9,9 +9,9 @@ source as (
 
 latest_version as (
 
-    select distinct on (id) *
+    {% call lifecycle.distinct_on('id', '*', 'updated_at desc, _loaded_at desc, _file desc, _line desc') %}
     from source
-    order by id asc, updated_at desc, _loaded_at desc, _file desc, _line desc
+    {% endcall %}
 
 ),
 
@@ -20,7 +20,7 @@ renamed as (
     select
         id as ticket_id,
         requester_id,
-        cast(requester_id as varchar) as requester_key,
+        cast(requester_id as {{ lifecycle.text_type() }}) as requester_key,
         lower(status) as status,
         lower(priority) as priority,
         lower(coalesce(via_channel, {{ lifecycle.json_text('record', '$.via.channel') }})) as channel,

@@ -9,9 +9,9 @@ source as (
 
 latest_version as (
 
-    select distinct on (id) *
+    {% call lifecycle.distinct_on('id', '*', 'updated_at desc nulls last, _loaded_at desc, _file desc, _line desc') %}
     from source
-    order by id asc, updated_at desc nulls last, _loaded_at desc, _file desc, _line desc
+    {% endcall %}
 
 ),
 
@@ -19,7 +19,7 @@ final as (
 
     select
         id as zendesk_user_id,
-        cast(id as varchar) as zendesk_user_key,
+        cast(id as {{ lifecycle.text_type() }}) as zendesk_user_key,
         {{ lifecycle.normalize_email('email') }} as email,
         nullif(trim(name), '') as name,
         nullif(trim(phone), '') as phone,
