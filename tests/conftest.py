@@ -93,6 +93,7 @@ LONGEST_FIRST = (
     "tests/privacy/test_erasure_e2e.py",
     "tests/e2e/test_lifecycle_run.py",
     "tests/ops/test_serve.py",
+    "tests/spark/test_spark_parity.py",
     "tests/test_lint.py",
     "tests/e2e/test_quarantine_unblocks.py",
     "tests/holdouts/test_lift_recovered.py",

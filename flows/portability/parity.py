@@ -1,4 +1,4 @@
-"""Compare what DuckDB and PostgreSQL built from the same raw data, row by row.
+"""Compare what DuckDB and a second engine (PostgreSQL, Spark) built from the same raw data, row by row.
 
 The marts are small (one row per person, or per period and dimension), so the comparison reads
 them whole. Values are normalised before comparing: numbers become floats compared with a relative
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -164,19 +164,48 @@ def read_postgres_table(pg: PostgresConnection, schema: str, table: str) -> Tabl
     return Table(columns, rows)
 
 
+def spark_tables(spark: Any, schema: str) -> list[str]:
+    """Tables and views of `schema` in a SparkSession's catalog."""
+    return sorted(t.name for t in spark.catalog.listTables(schema))
+
+
+def read_spark_table(spark: Any, schema: str, table: str) -> Table:
+    """A whole Spark table as rows of Python values (Decimal, datetime, date, ...).
+
+    Timestamps are TIMESTAMP_NTZ in the build's session (flows/portability/dbt_spark.py), so they
+    arrive as the same naive UTC datetimes DuckDB returns.
+    """
+    frame = spark.table(f"{schema}.{table}")
+    return Table(tuple(frame.columns), [tuple(row) for row in frame.collect()])
+
+
+# Reads one (schema, table) of the second engine.
+TableReader = Callable[[str, str], Table]
+
+
 def compare_engines(
     warehouse_path: Path,
-    pg: PostgresConnection,
+    other: PostgresConnection | TableReader,
     tables: Iterable[tuple[str, str]],
     ignore_columns: Iterable[str] = (),
 ) -> list[TableDiff]:
-    """Compare `(schema, table)` pairs between the DuckDB warehouse and PostgreSQL."""
+    """Compare `(schema, table)` pairs between the DuckDB warehouse and a second engine: a
+    PostgreSQL connection, or any reader of `(schema, table)` (e.g. `functools.partial(
+    read_spark_table, spark)`)."""
+    if isinstance(other, PostgresConnection):
+        pg = other
+
+        def read_other(schema: str, table: str) -> Table:
+            return read_postgres_table(pg, schema, table)
+
+    else:
+        read_other = other
     ignored = tuple(ignore_columns)
     return [
         compare_tables(
             f"{schema}.{table}",
             read_duckdb_table(warehouse_path, schema, table),
-            read_postgres_table(pg, schema, table),
+            read_other(schema, table),
             ignored,
         )
         for schema, table in tables

@@ -114,6 +114,7 @@ class CopySummary:
     """Rows copied per raw table (`schema.table` -> rows)."""
 
     tables: dict[str, int] = field(default_factory=dict)
+    engine: str = "PostgreSQL"
 
     @property
     def rows(self) -> int:
@@ -121,7 +122,7 @@ class CopySummary:
 
     def __str__(self) -> str:
         parts = ", ".join(f"{name} {rows}" for name, rows in sorted(self.tables.items()))
-        return f"copied {len(self.tables)} raw tables to PostgreSQL ({self.rows} rows): {parts}"
+        return f"copied {len(self.tables)} raw tables to {self.engine} ({self.rows} rows): {parts}"
 
 
 _SIMPLE_TYPES = {
