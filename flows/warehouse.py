@@ -68,6 +68,9 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
         if "different configuration" not in str(exc) or not config:
             raise
         con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+    # DuckDB draws its own progress bar on stderr for long queries (an erasure, a large ingest),
+    # over the product's own progress lines: the product says what it does itself.
+    con.execute("set enable_progress_bar = false")
     if not read_only:
         ensure_raw_schema(con)
     return con
