@@ -33,7 +33,7 @@ def spark_build(built_warehouse, tmp_path_factory):
     try:
         spark = spark_session(work.root / "spark-work")
     except LifecycleError as exc:
-        pytest.fail(f"could not start Spark for the portability test: {exc} ({exc.hint or ''})")
+        pytest.fail(f"could not start Spark for the portability test: {exc}")
     try:
         copied = copy_raw_to_spark(built_warehouse.warehouse_path, spark, work.root / "spark-work" / "raw")
         build = build_on_spark(work)
