@@ -36,8 +36,9 @@ _TOUCHED_ENV = (
 
 
 @dataclass
-class PostgresBuild:
-    """What `dbt build --target postgres` did."""
+class EngineBuild:
+    """What `dbt build --target <engine>` did on another engine (PostgreSQL here, Spark in
+    dbt_spark.py): node statuses, what was built and what was left out."""
 
     statuses: dict[str, int] = field(default_factory=dict)
     excluded_python_models: list[str] = field(default_factory=list)
@@ -45,10 +46,21 @@ class PostgresBuild:
     excluded_models: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)
 
+    def counts(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+
+    def excluded(self) -> str:
+        return ", ".join(self.excluded_python_models) or "none"
+
+
+@dataclass
+class PostgresBuild(EngineBuild):
+    """What `dbt build --target postgres` did."""
+
     def __str__(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
-        excluded = ", ".join(self.excluded_python_models) or "none"
-        return f"dbt build on PostgreSQL: {counts}; DuckDB-only Python models excluded: {excluded}"
+        return (
+            f"dbt build on PostgreSQL: {self.counts()}; DuckDB-only Python models excluded: {self.excluded()}"
+        )
 
 
 def postgres_settings(settings: Settings) -> Settings:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.errors import LifecycleError
-from flows.portability.dbt_postgres import downstream_models, python_models
+from flows.portability.dbt_postgres import EngineBuild, downstream_models, python_models
 from flows.portability.raw_copy import RAW_SCHEMA, CopySummary, open_for_reading, raw_columns
 from flows.settings import Settings
 from flows.transform.dbt import run_dbt
@@ -42,25 +42,19 @@ EXTRA_TABLES = (("sync", "holdout_assignments"),)
 
 
 @dataclass
-class SparkBuild:
+class SparkBuild(EngineBuild):
     """What `dbt build --target spark` did, and how long it took."""
 
-    statuses: dict[str, int] = field(default_factory=dict)
-    excluded_python_models: list[str] = field(default_factory=list)
-    excluded_models: list[str] = field(default_factory=list)
     # dbt-spark snapshots need Delta or Hudi (merge); the Parquet build leaves them out.
     excluded_snapshots: list[str] = field(default_factory=list)
-    built: list[str] = field(default_factory=list)
     # Data tests that ran and passed (or warned), by name.
     tests_passed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def __str__(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
-        excluded = ", ".join(self.excluded_python_models) or "none"
         return (
-            f"dbt build on Spark in {self.seconds:.1f} s: {counts}; "
-            f"Python models excluded (with their descendants): {excluded}"
+            f"dbt build on Spark in {self.seconds:.1f} s: {self.counts()}; "
+            f"Python models excluded (with their descendants): {self.excluded()}"
         )
 
 
