@@ -554,6 +554,15 @@ def _set_list(columns: list[tuple[str, str, bool]], allow_list: bool = False) ->
     return sets
 
 
+def _matched_rows(con: Any, name: str, selects: list[str]) -> None:
+    """Temp table `name` (rid, pseud): each matched row once, with the smallest pseudonym."""
+    con.execute(
+        f"create or replace temp table {name} as select rid, min(pseud) as pseud from ("
+        + " union all ".join(selects)
+        + ") group by rid"
+    )
+
+
 def redact_table(
     con: Any,
     cat: str,
@@ -574,11 +583,7 @@ def redact_table(
         selects = [f"select rid, pseud from {known_rows}", *_match_selects(fq, columns, True, only_text=True)]
     if not selects:
         return "", 0
-    con.execute(
-        "create or replace temp table _er_rows as select rid, min(pseud) as pseud from ("
-        + " union all ".join(selects)
-        + ") group by rid"
-    )
+    _matched_rows(con, "_er_rows", selects)
     rows = int(con.execute("select count(*) from _er_rows").fetchall()[0][0])
     if not rows:
         return "", 0
@@ -640,11 +645,7 @@ def _collect_needles(con: Any, known: dict[tuple[str, str], str]) -> list[str]:
         if not selects:
             continue
         hits = f"_er_hits_{len(known)}"
-        con.execute(
-            f"create or replace temp table {hits} as select rid, min(pseud) as pseud from ("
-            + " union all ".join(selects)
-            + ") group by rid"
-        )
+        _matched_rows(con, hits, selects)
         known[(schema, table)] = hits
         for col in wanted:
             qc = quote_ident(col)
