@@ -182,6 +182,20 @@ def read_spark_table(spark: Any, schema: str, table: str) -> Table:
 # Reads one (schema, table) of the second engine.
 TableReader = Callable[[str, str], Table]
 
+# Columns that record when or where a build ran, not what it computed.
+VOLATILE_COLUMNS = ("_built_at", "built_at", "_loaded_at", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+
+
+def marts_to_compare(
+    duckdb_marts: Iterable[str], other_marts: Iterable[str], excluded: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """(compared, missing): dim_persons and the KPI marts both engines built, and the marts or
+    dimensions DuckDB built that the other engine did not, though they were not excluded."""
+    duck, other, left_out = set(duckdb_marts), set(other_marts), set(excluded)
+    compared = sorted(t for t in duck & other if t.startswith("mart_") or t == "dim_persons")
+    missing = sorted(t for t in duck - other if t.startswith(("mart_", "dim_")) and t not in left_out)
+    return compared, missing
+
 
 def compare_engines(
     warehouse_path: Path,

@@ -11,13 +11,16 @@ from __future__ import annotations
 import pytest
 
 from flows.portability.dbt_postgres import build_on_postgres
-from flows.portability.parity import compare_engines, duckdb_tables, postgres_tables
+from flows.portability.parity import (
+    VOLATILE_COLUMNS,
+    compare_engines,
+    duckdb_tables,
+    marts_to_compare,
+    postgres_tables,
+)
 from flows.portability.raw_copy import PostgresConnection, copy_raw_to_postgres
 
 pytestmark = pytest.mark.slow
-
-# Columns that record when or where a build ran, not what it computed.
-VOLATILE_COLUMNS = ("_built_at", "built_at", "_loaded_at", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +71,12 @@ def test_dbt_build_passes_on_postgres(postgres_build) -> None:
 
 def test_marts_identical_on_both_engines(built_warehouse, postgres_build) -> None:
     pg, _, build = postgres_build
-    duck = set(duckdb_tables(built_warehouse.warehouse_path, "marts"))
-    pg_side = set(postgres_tables(pg, "marts"))
-    excluded = set(build.excluded_models)
-    compared = sorted(t for t in duck & pg_side if t.startswith("mart_") or t == "dim_persons")
+    compared, missing_on_pg = marts_to_compare(
+        duckdb_tables(built_warehouse.warehouse_path, "marts"),
+        postgres_tables(pg, "marts"),
+        build.excluded_models,
+    )
     assert "dim_persons" in compared
-    missing_on_pg = sorted(t for t in duck - pg_side if t.startswith(("mart_", "dim_")) and t not in excluded)
     assert not missing_on_pg, f"built on DuckDB but not on PostgreSQL: {missing_on_pg}"
 
     diffs = compare_engines(

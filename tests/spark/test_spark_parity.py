@@ -17,13 +17,17 @@ import pytest
 
 from flows.errors import LifecycleError
 from flows.portability.dbt_spark import build_on_spark, copy_raw_to_spark, spark_session
-from flows.portability.parity import compare_engines, duckdb_tables, read_spark_table, spark_tables
+from flows.portability.parity import (
+    VOLATILE_COLUMNS,
+    compare_engines,
+    duckdb_tables,
+    marts_to_compare,
+    read_spark_table,
+    spark_tables,
+)
 from flows.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-# Columns that record when or where a build ran, not what it computed (as in tests/postgres).
-VOLATILE_COLUMNS = ("_built_at", "built_at", "_loaded_at", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +68,12 @@ def test_dbt_build_passes_on_spark(spark_build) -> None:
 
 def test_marts_identical_on_both_engines(built_warehouse, spark_build) -> None:
     spark, _, build = spark_build
-    duck = set(duckdb_tables(built_warehouse.warehouse_path, "marts"))
-    spark_side = set(spark_tables(spark, "marts"))
-    excluded = set(build.excluded_models)
-    compared = sorted(t for t in duck & spark_side if t.startswith("mart_") or t == "dim_persons")
+    compared, missing = marts_to_compare(
+        duckdb_tables(built_warehouse.warehouse_path, "marts"),
+        spark_tables(spark, "marts"),
+        build.excluded_models,
+    )
     assert "dim_persons" in compared
-    missing = sorted(t for t in duck - spark_side if t.startswith(("mart_", "dim_")) and t not in excluded)
     assert not missing, f"built on DuckDB but not on Spark: {missing}"
 
     diffs = compare_engines(
