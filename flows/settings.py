@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # dbt unit tests check model logic on fixed inputs, so production builds leave them out, as dbt
     # recommends (they give the same answer every run); `lifecycle build --unit-tests` and CI run them.
     dbt_unit_tests: bool = False
+    # Reuse one parse of the dbt project across data dirs (dbt_project/target/parse-cache); off:
+    # every data dir parses on its own, as plain dbt does (flows/transform/dbt.py, parsed_manifest).
+    dbt_parse_cache: bool = True
 
     # Key of the erasure ledger's HMAC (SPEC 10). Unset: a random key is generated into
     # DIR/.erasure_key (mode 0600) on the first erasure. Losing it: see README, Privacy and consent.

@@ -18,8 +18,8 @@ from prefect import flow, get_run_logger
 
 from flows.errors import LifecycleError
 from flows.progress import step
-from flows.settings import Settings, configure_environment
-from flows.transform.dbt import dbt_args
+from flows.settings import Settings
+from flows.transform.dbt import invoke_dbt
 from flows.transform.run_guard import warehouse_guard
 
 _FAILED = {"error", "fail", "runtime error"}
@@ -178,7 +178,7 @@ def layer_lines(nodes: list[NodeResult]) -> list[str]:
     return lines
 
 
-def _invoke(settings: Settings, args: list[str]) -> Any:
+def _invoke(settings: Settings, command: list[str], vars: dict[str, Any] | None) -> Any:
     """Run the whole dbt command as ONE invocation in this flow run (no Prefect task per node).
 
     Why: prefect-dbt's runner made a Prefect task per node (355 in a build), each with its own
@@ -188,14 +188,8 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
     result stays visible: the `lifecycle-dbt-nodes` artifact, one log line per layer and per failed
     or warned node, an INFO line per other node, and dbt's run_results.json in DIR/dbt_target.
     """
-    from dbt.cli.main import dbtRunner
-
-    from flows.transform.dbt import release_dbt_duckdb
-
     level = "info" if settings.debug else "warn"
-    # The profile reads LIFECYCLE_WAREHOUSE: pointed at this data dir (a replay's, say) for the
-    # call, then put back; dbt's log dir is an argument (dbt_args), not the environment.
-    with configure_environment(settings), step(f"dbt {args[0]}") as progress:
+    with step(f"dbt {command[0]}") as progress:
 
         def _advance(event: Any) -> None:  # dbt worker threads; only counts, never raises
             name = event.info.name
@@ -208,11 +202,7 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
                 if total:
                     progress.set_total(total)
 
-        try:
-            return dbtRunner(callbacks=[_advance]).invoke([*args, "--log-level", level])
-        finally:
-            # Close dbt-duckdb's process-wide handle: the file is checkpointed for the gates and BI copies.
-            release_dbt_duckdb()
+        return invoke_dbt(settings, command, vars, callbacks=[_advance], extra=["--log-level", level])
 
 
 def _report_nodes(nodes: list[NodeResult], debug: bool) -> None:
@@ -260,11 +250,9 @@ def dbt_build_flow(
         command += ["--select", select]
     if not (settings.dbt_unit_tests if unit_tests is None else unit_tests):
         command += ["--exclude-resource-type", "unit_test"]
-    # dbt_args adds project, profiles and target paths of this data dir, and formats vars in one place.
-    args = dbt_args(settings, command, vars)
     started = time.monotonic()
     with warehouse_guard(settings):
-        res = _invoke(settings, args)
+        res = _invoke(settings, command, vars)
     if res.exception is not None:  # dbt itself crashed (parse/compile error, broken profile)
         lines = [ln.strip() for ln in str(res.exception).splitlines() if ln.strip()]
         raise LifecycleError(
