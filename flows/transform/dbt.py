@@ -125,13 +125,11 @@ def parsed_manifest(settings: Settings, command: list[str], vars: dict[str, Any]
     """
     if not settings.dbt_parse_cache or not command or command[0] in _OWN_PARSE or "--target" in command:
         return None
-    import dbt.version
     from dbt.cli.main import dbtRunner
 
-    stem = settings.warehouse_path.stem
+    entry = parse_cache_entry(settings, vars)
     vars_json = json.dumps(vars or {}, sort_keys=True, default=str)
-    key = json.dumps([str(DBT_PROJECT_DIR.resolve()), dbt.version.__version__, vars_json, stem])
-    entry = PARSE_CACHE_DIR / hashlib.sha256(key.encode()).hexdigest()[:16]
+    stem = settings.warehouse_path.stem
     args = [
         "parse",
         "--project-dir",
@@ -155,6 +153,17 @@ def parsed_manifest(settings: Settings, command: list[str], vars: dict[str, Any]
     except OSError:
         return None
     return result.result if result.success and result.exception is None else None
+
+
+def parse_cache_entry(settings: Settings, vars: dict[str, Any] | None = None) -> Path:
+    """The parse-cache directory for this checkout, dbt version, vars and warehouse file name."""
+    import dbt.version
+
+    vars_json = json.dumps(vars or {}, sort_keys=True, default=str)
+    key = json.dumps(
+        [str(DBT_PROJECT_DIR.resolve()), dbt.version.__version__, vars_json, settings.warehouse_path.stem]
+    )
+    return PARSE_CACHE_DIR / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager
