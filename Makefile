@@ -33,7 +33,7 @@ test-deps:
 # here only, so `make demo` never downloads pyspark (DECISIONS.md "Spark").
 test: setup test-deps
 	$(UV) sync --frozen --group spark --compile-bytecode --python $(PYTHON)
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 # Python (ruff) and SQL (sqlfluff with the dbt templater, .sqlfluff); tests/test_lint.py runs it in CI.
 lint: setup
