@@ -105,6 +105,16 @@ def first_load() -> RawBatch:
     b.order("react-o2", ts(150), "o-react-2", 30.0, user="c-react")
     b.order("ref-o", ts(160), "o-ref", 50.0, user="c-ref")
     b.web("ref-r", "track", ts(161), user="c-ref", event="Order Refunded", properties={"order_id": "o-ref"})
+    # A refund whose amount is there but not a number: not applied, and counted as unreadable.
+    b.order("bad-o", ts(160), "o-bad", 50.0, user="c-bad")
+    b.web(
+        "bad-r",
+        "track",
+        ts(161),
+        user="c-bad",
+        event="Order Refunded",
+        properties={"order_id": "o-bad", "total": "12,50"},
+    )
     b.web("clock", "page", ts(181), anon="clock")
     return b
 
@@ -164,12 +174,21 @@ def built(tmp_path_factory, request) -> dict:
             "from marts.fct_lifecycle_transitions order by person_id, transition_number",
         )
         unresolved = fetch_all(con, "select message_id from marts.fct_web_events where person_id is null")
+        orders = {
+            r[0]: r[1:]
+            for r in fetch_all(
+                con,
+                "select order_id, is_fully_refunded, unreadable_refund_amounts "
+                "from intermediate.int_orders_netted",
+            )
+        }
     return {
         "before": before,
         "after": after,
         "persons": persons,
         "transitions": transitions,
         "unresolved": unresolved,
+        "orders": orders,
     }
 
 
@@ -257,6 +276,10 @@ def test_orders_refunds_scores_and_touch(built) -> None:
     assert (c1[4], float(c1[5])) == (1, 90.0)  # partial refund nets revenue
     assert (c1[8], c1[9]) == ("google", "cpc")
     assert p[pid("user_id", "c2")][4] == 2  # duplicate Order Completed counted once
+    # No amount refunds the whole order; an amount that is not a number ("12,50") refunds nothing.
+    assert built["orders"]["o-ref"] == (True, 0)
+    assert built["orders"]["o-bad"] == (False, 1)
+    assert (p[pid("user_id", "c-bad")][4], float(p[pid("user_id", "c-bad")][5])) == (1, 50.0)
     assert p[pid("user_id", "lq")][3] == 55  # 10 signed up + 20 (capped page views) + 25 product views
     assert p[pid("user_id", "lu")][7] is True
     assert p[pid("user_id", "ls")][7] is False  # a 'blocked' bounce is not a hard bounce

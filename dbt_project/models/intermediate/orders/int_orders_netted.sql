@@ -58,17 +58,32 @@ line_totals as (
 
 -- The raw amount text of refunds whose amount did not parse: staging's order_total is NULL both when
 -- the message has no total/revenue (a full refund, SPEC 4.1) and when it has one that is not a number
--- ("12,50"). Only the second has text here; such a refund is not applied as a full refund.
-refund_amount_texts as (
+-- ("12,50"). Only the second has text here; such a refund is not applied as a full refund. The text
+-- is read from the raw message (staging keeps no copy of it), its first load as in staging.
+refunds_without_amount as (
 
-    select
-        message_id,
-        coalesce(
-            {{ lifecycle.json_text('message', '$.properties.total') }},
-            {{ lifecycle.json_text('message', '$.properties.revenue') }}
-        ) as amount_text
+    select message_id
     from {{ ref('stg_segment__events') }}
     where event = 'Order Refunded' and order_total is null
+
+),
+
+{%- set amount_text -%}
+    raw_events.message_id,
+    coalesce(
+        {{ lifecycle.json_text('raw_events.message', '$.properties.total') }},
+        {{ lifecycle.json_text('raw_events.message', '$.properties.revenue') }}
+    ) as amount_text
+{%- endset %}
+
+refund_amount_texts as (
+
+    {% call lifecycle.distinct_on('raw_events.message_id', amount_text, 'raw_events._loaded_at, raw_events._file, raw_events._line') %}
+    from {{ source('segment', 'segment_events') }} as raw_events
+    inner join refunds_without_amount on refunds_without_amount.message_id = raw_events.message_id
+    -- staging's event is trim(event): filtering on it here keeps the scan from reading every message
+    where trim(raw_events.event) = 'Order Refunded'
+    {% endcall %}
 
 ),
 

@@ -5,6 +5,8 @@
     commit can land behind a build) and appends those whose message_id is not already here
     (anti-join, never a primary key), so re-runs are idempotent and the incremental build equals a
     full refresh. Every JSON field is extracted from one parse of `message` (macro json_texts).
+    The message itself stays in raw only: no model reads it from here, and a copy of every message
+    of the year would double what the warehouse stores and what an erasure rewrites.
 -#}
 {{
     config(
@@ -153,7 +155,6 @@ renamed as (
         nullif(trim({{ lifecycle.json_texts_item('fields', json_paths, '$.properties.sku') }}), '') as product_sku,
         {{ lifecycle.json_value('message', '$.properties.products') }} as products,
 
-        message,
         _file,
         _line,
         _loaded_at

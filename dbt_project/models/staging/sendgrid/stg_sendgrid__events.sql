@@ -79,7 +79,6 @@ renamed as (
         ) as campaign_name,
         url,
         asm_group_id,
-        message,
         _file,
         _line,
         _loaded_at
