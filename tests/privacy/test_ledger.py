@@ -138,6 +138,25 @@ def test_erasure_keeps_only_keyed_hashes_and_redacts_raw(data: Settings) -> None
     assert erase.erase(data, prefect=False).erasures == 0
 
 
+def test_an_address_written_with_a_json_escape_is_erased(data: Settings) -> None:
+    # JSON lets a sender write "@" as \u0040 (RFC 8259 section 7); the raw text then has no "@".
+    escaped = "esc.person@example.net"
+    web = data.raw_dir / "web" / "d2.jsonl"
+    _identify(web, "anon-esc-1", "user-esc", escaped, "Esc Person")
+    web.write_text(web.read_text().replace("@", "\\u0040"))
+    assert "@" not in web.read_text()
+    ingest_source(data, "web")
+    _request(data, [(escaped, "2026-11-15T09:08:25Z")])
+    assert erase.erase(data, prefect=False).erasures == 1
+    key = keys.load_key(data, create=False)
+    hashes = _query(data, f"select key_hash from {ledger.LEDGER}")
+    assert (keys.hmac_hex(key, "anon-esc-1"),) in hashes  # linked through the escaped address
+    assert scan_data_dir(data.root, ["anon-esc-1", "user-esc", "esc person", "escos"]) == []
+    # Jane's rows are not touched by Esc's erasure.
+    jane = "select count(*) from raw.segment_events where anonymous_id = 'anon-jane-1'"
+    assert _query(data, jane) == [(1,)]
+
+
 def test_wrong_or_missing_key_fails_closed(data: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     _request(data, [(ERASED, "2026-11-15T09:08:25Z")])
     erase.erase(data, prefect=False)
