@@ -480,10 +480,15 @@ def _email_match(fq: str, expr: str) -> str:
 
 
 def _match_selects(
-    fq: str, columns: list[tuple[str, str, bool]], text_scan: bool, only_text: bool = False
+    fq: str,
+    columns: list[tuple[str, str, bool]],
+    text_scan: bool,
+    only_text: bool = False,
+    text_filter: str | None = None,
 ) -> list[str]:
     """SELECTs of (rid, pseud) for the rows of `fq` that belong to an erased person (`only_text`:
-    just the free-text scans, when the identifier matches are already known)."""
+    just the free-text scans, when the identifier matches are already known; `text_filter`: SQL
+    over a lower-cased column `txt` that keeps the rows holding any needle, `_needle_filter`)."""
     out: list[str] = []
     # Raw JSON is searched only where no typed column holds the identifiers (Segment's address
     # sits only in the message JSON): one JSON pass less over the largest tables.
@@ -519,6 +524,15 @@ def _match_selects(
                     f"select t.rowid as rid, a.pseud from {fq} as t join _er_any as a "
                     f"on a.value = json_extract_string({c}, '{p}')"
                 )
+        elif kind == pii.TEXT and text_scan and text_filter is not None:
+            # A regular-expression pass keeps the rows holding any needle, and only those are joined
+            # to the needles: a join on contains() compares every row with every needle.
+            out.append(
+                f"select t.rid, n.pseud from (select rid, txt from "
+                f"(select t.rowid as rid, lower(cast({c} as varchar)) as txt from {fq} as t) "
+                f"where {text_filter}) as t "
+                f"join _er_needles as n on contains(t.txt, n.needle)"
+            )
         elif kind == pii.TEXT and text_scan:
             out.append(
                 f"select t.rowid as rid, n.pseud from {fq} as t join _er_needles as n "
@@ -566,6 +580,30 @@ def _matched_rows(con: Any, name: str, selects: list[str]) -> None:
     )
 
 
+# RE2's metacharacters; every other character of a needle stands for itself.
+_RE2_SPECIAL = set("\\.^$|?*+()[]{}")
+# Needles per regular expression: RE2 runs an alternation of 100 literals as a DFA, while one of a
+# thousand outgrows its memory budget and falls back to a search 100x slower.
+_NEEDLES_PER_PATTERN = 100
+
+
+def _needle_filter(con: Any, text: str) -> str | None:
+    """SQL: whether `text` (lower-cased) holds any needle of `_er_needles`, as RE2 alternations of
+    literals; None without needles (then the text scans join on contains() alone)."""
+    exists = "select count(*) from duckdb_tables() where temporary and table_name = '_er_needles'"
+    if not con.execute(exists).fetchall()[0][0]:
+        return None
+    rows = con.execute("select distinct needle from _er_needles where needle <> '' order by 1").fetchall()
+    if not rows:
+        return None
+    literals = ["".join(f"\\{ch}" if ch in _RE2_SPECIAL else ch for ch in needle) for (needle,) in rows]
+    patterns = [
+        "|".join(literals[i : i + _NEEDLES_PER_PATTERN]).replace("'", "''")
+        for i in range(0, len(literals), _NEEDLES_PER_PATTERN)
+    ]
+    return "(" + " or ".join(f"regexp_matches({text}, '{p}')" for p in patterns) + ")"
+
+
 def redact_table(
     con: Any,
     cat: str,
@@ -573,6 +611,7 @@ def redact_table(
     table: str,
     *,
     known_rows: str | None = None,
+    text_filter: str | None = None,
 ) -> tuple[str, int]:
     """Redact (or delete) the erased persons' rows of one table; returns (action, rows).
 
@@ -581,9 +620,12 @@ def redact_table(
     columns = _columns(con, cat, schema, table)
     fq = f"{quote_ident(cat)}.{quote_ident(schema)}.{quote_ident(table)}"
     if known_rows is None:
-        selects = _match_selects(fq, columns, text_scan=True)
+        selects = _match_selects(fq, columns, text_scan=True, text_filter=text_filter)
     else:
-        selects = [f"select rid, pseud from {known_rows}", *_match_selects(fq, columns, True, only_text=True)]
+        selects = [
+            f"select rid, pseud from {known_rows}",
+            *_match_selects(fq, columns, True, only_text=True, text_filter=text_filter),
+        ]
     if not selects:
         return "", 0
     _matched_rows(con, "_er_rows", selects)
@@ -615,8 +657,11 @@ def redact_catalog(
     """Redact every base table of a catalog (the warehouse, or an attached published copy).
     `known`: (schema, table) -> temp table of rows already matched by identifier."""
     counts: dict[str, int] = {}
+    needle_filter = _needle_filter(con, "txt")
     for cat, schema, table in _tables(con, catalog):
-        action, rows = redact_table(con, cat, schema, table, known_rows=(known or {}).get((schema, table)))
+        action, rows = redact_table(
+            con, cat, schema, table, known_rows=(known or {}).get((schema, table)), text_filter=needle_filter
+        )
         if rows:
             counts[f"{schema}.{table}" if catalog is None else f"{catalog}:{schema}.{table}"] = rows
             del action

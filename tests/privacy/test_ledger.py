@@ -239,3 +239,32 @@ def test_sync_state_in_vendor_formats_keeps_no_personal_key(data: Settings) -> N
     assert "LIFECYCLE_MAILCHIMP_API_KEY is not set" in queued[0][2]
     assert "1 vendor deletion(s) pending" in result.summary_line()
     assert scan_data_dir(data.root, [ERASED_KEY, "janet quux"]) == []
+
+
+def test_needle_filter_keeps_exactly_the_texts_holding_a_needle() -> None:
+    # Needles are literals: regex metacharacters and quotes in a name or address match themselves.
+    needles = ["o'brien (jr.)", "a+b@x.com", "[x]{2}", "c:\\path\\n", "anne.marie", "ümlaut"]
+    needles += [hashlib.sha256(str(i).encode()).hexdigest() for i in range(250)]  # three patterns
+    texts = [
+        "Line from O'Brien (Jr.) about an order",
+        "obrien jr",  # no
+        "mail A+B@X.COM now",
+        "aab@x.com",  # '+' is not 'one or more'
+        "[X]{2} literal",
+        "xx",  # not [x]{2} as a class
+        "C:\\PATH\\N",
+        "annexmarie",  # '.' is not any character
+        "ÜMLAUT",
+        f"hash {needles[-1]} inside",
+        "",
+    ]
+    con = duckdb.connect()
+    con.execute("create temp table _er_needles (needle varchar, pseud varchar)")
+    con.executemany("insert into _er_needles values (?, null)", [[n] for n in needles])
+    con.execute("create table t (txt varchar)")
+    con.executemany("insert into t values (?)", [[x.lower()] for x in texts])
+    where = erase._needle_filter(con, "txt")
+    assert where is not None and where.count("regexp_matches") == 3
+    got = {r[0] for r in con.execute(f"select txt from t where {where}").fetchall()}
+    assert got == {x.lower() for x in texts if any(n in x.lower() for n in needles)}
+    assert len(got) == 6
