@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,15 +104,26 @@ def test_kill_dash_nine_then_rerun_equals_clean_run(tmp_path):
     assert len(expected["segment_events"]) == 16 * 10000
 
     rng = random.Random(1234)
-    kills = 0
-    for _ in range(5):
+    kills, upper = 0, max(0.7, clean_seconds * 0.35)
+    for _ in range(12):
+        if kills >= 5:
+            break
         proc = run_ingest(killed)
         # Random moments after start-up (~0.6 s of imports), each run gets a little further.
-        time.sleep(rng.uniform(0.5, max(0.7, clean_seconds * 0.35)))
+        time.sleep(rng.uniform(0.5, upper))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait(timeout=60)
+        if proc.returncode == 0 and kills < 3:
+            # It finished first (the clean run's timing came from a busier moment of a shared
+            # machine): start again from no warehouse, with shorter waits.
+            for path in killed.iterdir():
+                if path.is_dir() and path.name != "raw":
+                    shutil.rmtree(path)
+                elif not path.is_dir():
+                    path.unlink()
+            kills, upper = 0, max(0.6, upper / 2)
     assert kills >= 3, "the ingest finished before it could be killed: make the data bigger"
     proc = run_ingest(killed)
     assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
