@@ -488,7 +488,8 @@ def _match_selects(
 ) -> list[str]:
     """SELECTs of (rid, pseud) for the rows of `fq` that belong to an erased person (`only_text`:
     just the free-text scans, when the identifier matches are already known; `text_filter`: SQL
-    over a lower-cased column `txt` that keeps the rows holding any needle, `_needle_filter`)."""
+    over a lower-cased column `txt` that keeps the rows holding any needle, `_needle_filter`, and
+    without it there is no value to search free text for)."""
     out: list[str] = []
     # Raw JSON is searched only where no typed column holds the identifiers (Segment's address
     # sits only in the message JSON): one JSON pass less over the largest tables.
@@ -532,11 +533,6 @@ def _match_selects(
                 f"(select t.rowid as rid, lower(cast({c} as varchar)) as txt from {fq} as t) "
                 f"where {text_filter}) as t "
                 f"join _er_needles as n on contains(t.txt, n.needle)"
-            )
-        elif kind == pii.TEXT and text_scan:
-            out.append(
-                f"select t.rowid as rid, n.pseud from {fq} as t join _er_needles as n "
-                f"on contains(lower(cast({c} as varchar)), n.needle)"
             )
     return out
 
@@ -589,7 +585,7 @@ _NEEDLES_PER_PATTERN = 100
 
 def _needle_filter(con: Any, text: str) -> str | None:
     """SQL: whether `text` (lower-cased) holds any needle of `_er_needles`, as RE2 alternations of
-    literals; None without needles (then the text scans join on contains() alone)."""
+    literals; None without needles (then no free text can hold one)."""
     exists = "select count(*) from duckdb_tables() where temporary and table_name = '_er_needles'"
     if not con.execute(exists).fetchall()[0][0]:
         return None

@@ -31,15 +31,6 @@ def check(con: duckdb.DuckDBPyConnection) -> str:
     return runs.pop()
 
 
-def check_fresh(published: str) -> str:
-    """What a BI tool that connects now sees."""
-    fresh = duckdb.connect(published, read_only=True)
-    try:
-        return check(fresh)
-    finally:
-        fresh.close()
-
-
 def main(mode: str, published: str, stop_file: str, out: str) -> int:
     held = duckdb.connect(published, read_only=True) if mode == "hold" else None
     held_run = check(held) if held is not None else None
@@ -47,7 +38,10 @@ def main(mode: str, published: str, stop_file: str, out: str) -> int:
     errors: list[str] = []
     iterations = 0
     Path(out + ".ready").write_text("ready")
-    while not Path(stop_file).exists():
+    while True:
+        # One more pass after the stop file appears: it is written after the last publish, so a
+        # reader connecting then must see it (the pass before may have connected just before it).
+        stopping = Path(stop_file).exists()
         iterations += 1
         try:
             if held is not None:
@@ -55,23 +49,20 @@ def main(mode: str, published: str, stop_file: str, out: str) -> int:
                 if run != held_run:
                     raise AssertionError("the held connection's snapshot changed under it")
             else:
-                run = check_fresh(published)
+                fresh = duckdb.connect(published, read_only=True)
+                try:
+                    run = check(fresh)
+                finally:
+                    fresh.close()
             if not seen or seen[-1] != run:
                 seen.append(run)
         except Exception as exc:  # recorded, never raised: the test inspects them
             errors.append(f"{type(exc).__name__}: {exc}")
+        if stopping:
+            break
         time.sleep(0.02)
     if held is not None:
         held.close()
-    else:
-        # The stop file is written after the last publish: a reader connecting now must see it
-        # (the loop above may have last connected just before it, on a busy machine).
-        try:
-            run = check_fresh(published)
-            if not seen or seen[-1] != run:
-                seen.append(run)
-        except Exception as exc:  # recorded, never raised: the test inspects them
-            errors.append(f"{type(exc).__name__}: {exc}")
     Path(out).write_text(json.dumps({"iterations": iterations, "runs": seen, "errors": errors}))
     return 0
 
