@@ -104,6 +104,7 @@ class RawBatch:
         *,
         bounce_type: str | None = None,
         campaign: str = "Spring",
+        sg_message_id: str | None = None,
     ) -> RawBatch:
         msg = {
             "sg_event_id": sg_event_id,
@@ -114,13 +115,15 @@ class RawBatch:
         }
         if bounce_type:
             msg["type"] = bounce_type
+        if sg_message_id:
+            msg["sg_message_id"] = sg_message_id
         self.sendgrid.append(
             (
                 sg_event_id,
                 event,
                 address,
                 at,
-                None,
+                sg_message_id,
                 bounce_type,
                 None,
                 None,

@@ -14,7 +14,7 @@ import pytest
 from flows.settings import Settings, configure_environment
 from flows.transform.dbt import run_dbt
 from flows.warehouse import fetch_all, open_warehouse
-from tests.dbt.dbt_raw_rows import RawBatch
+from tests.dbt.dbt_raw_rows import RawBatch, ts
 from tests.dbt.test_identity_and_stages import CORE_SELECTION, first_load
 
 pytestmark = pytest.mark.slow
@@ -31,6 +31,8 @@ TABLES = [
     "intermediate.int_web_identities_resolved",
     "intermediate.int_web_events_classified",
     "intermediate.int_web_events_resolved",
+    "intermediate.int_email_messages_accumulated",
+    "intermediate.int_email_messages_aggregated",
     "marts.fct_web_events",
     "marts.fct_orders",
     "marts.fct_order_items",
@@ -50,6 +52,14 @@ def split(batch: RawBatch) -> tuple[RawBatch, RawBatch]:
     # a message delivered again in the second load must be kept once
     second.segment.append(batch.segment[0])
     second.sendgrid.append(batch.sendgrid[0])
+    # One email message whose events arrive in both loads: its send and delivery, loaded second,
+    # are earlier than the open loaded first, so its send month moves from May to April. One
+    # message in each load alone.
+    first.email("mm1-o", "open", "mm@example.com", ts(125), sg_message_id="mm-1")
+    second.email("mm1-p", "processed", "mm@example.com", ts(119.5), sg_message_id="mm-1")
+    second.email("mm1-d", "delivered", "mm@example.com", ts(119.6), sg_message_id="mm-1")
+    first.email("mm2-d", "delivered", "mm@example.com", ts(90), sg_message_id="mm-2")
+    second.email("mm3-d", "delivered", "mm@example.com", ts(95), sg_message_id="mm-3")
     return first, second
 
 
@@ -90,6 +100,10 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path, lookback_minutes:
         full = snapshot(con)
     assert len(incremental["staging.stg_segment__events"]) == raw_web
     assert len(incremental["marts.dim_persons"]) > 20
+    messages = {r[2]: r for r in incremental["intermediate.int_email_messages_aggregated"]}
+    # send month April, processed and delivered, one open
+    assert (str(messages["mm-1"][0]), messages["mm-1"][4:10]) == ("2026-04-01", (1, 1, 0, 0, 0, 1))
+    assert {"mm-2", "mm-3"} <= messages.keys()
     # The second load merges identities, so the incremental run must move earlier events too.
     moved = [m for m, p in persons_before.items() if persons_after[m] != p]
     assert moved, "the fixture should move some earlier events to another person"
