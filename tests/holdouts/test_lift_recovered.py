@@ -13,6 +13,7 @@ so that the interval is narrow enough to mean something; only the models upstrea
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import polars as pl
 import pytest
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.slow
 EFFECT = 0.5
 SHARE = 0.5
 BAD_ADDRESS_SHARE = 0.025  # flows/generate/population.py: mailboxes that hard-bounce (no effect)
+# A fixed first day: with `start=None` the world (and so the sample the interval is drawn from)
+# changed with the date the suite ran on, and a 95% interval misses the true effect in about one
+# sample of twenty, so the test could fail on an unlucky day. Fixed, the same seed gives the same
+# world every day; the checks stay as strict.
+START = date(2026, 1, 5)
 CONFIG = {
     "destinations": {"file": {"type": "file"}},
     "segments": [
@@ -62,7 +68,7 @@ def lift_world(tmp_path_factory):
         customers=2500,
         days=270,
         seed=11,
-        start=None,
+        start=START,
         dirty_rate=0.0,
         winback_effect=EFFECT,
         holdout_share=SHARE,
