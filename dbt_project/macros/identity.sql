@@ -85,3 +85,10 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+{#- The identity_key of a staged Segment message (stg_segment__events columns): its userId, email,
+    anonymousId, and previousId when it is an alias. int_web_events_classified stores it; models
+    that read a few staged messages directly compute the same key instead of joining every message. -#}
+{% macro segment_message_identity_key() -%}
+    {{ lifecycle.web_identity_key('user_id', 'email', 'anonymous_id', "case when type = 'alias' then previous_id end") }}
+{%- endmacro %}

@@ -34,9 +34,7 @@ hosts as (
 
     select
         message_id,
-        {{ lifecycle.web_identity_key(
-            'user_id', 'email', 'anonymous_id', "case when type = 'alias' then previous_id end"
-        ) }} as identity_key,
+        {{ lifecycle.segment_message_identity_key() }} as identity_key,
         type,
         original_type,
         event,
