@@ -79,10 +79,24 @@ ticket_summary as (
 
 ),
 
+-- The first touch (ties on the time: touch_type, then touch_id): the earliest time per person
+-- first, then only the touches at that time are ranked (ranking every touch by the three keys
+-- took 0.7 s at 100,000 persons).
+first_touch_times as (
+
+    select person_id, min(touched_at) as first_touched_at
+    from touches
+    group by person_id
+
+),
+
 first_touch as (
 
-    {% call lifecycle.distinct_on('person_id', 'person_id, source, medium, campaign, touched_at', 'touched_at, touch_type, touch_id') %}
+    {% call lifecycle.distinct_on('touches.person_id', 'touches.person_id, touches.source, touches.medium, touches.campaign, touches.touched_at', 'touches.touch_type, touches.touch_id') %}
     from touches
+    inner join first_touch_times
+        on first_touch_times.person_id = touches.person_id
+        and first_touch_times.first_touched_at = touches.touched_at
     {% endcall %}
 
 ),
